@@ -1,0 +1,67 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { marketingRedisConnectionTest } from '../shared/connection-test';
+import { runPipelined, runSequential } from '../shared/batch';
+import { operationEnv } from './environment';
+import { RESOURCES } from './resources';
+
+const resourceSelector: INodeProperties = {
+	displayName: 'Resource',
+	name: 'resource',
+	type: 'options',
+	noDataExpression: true,
+	options: RESOURCES.map((r) => ({ name: r.name, value: r.value, description: r.description })),
+	default: RESOURCES[0].value,
+};
+
+/** The routing option of Rate Limit > Check decides whether the node has two outputs. */
+const OUTPUTS_EXPRESSION =
+	'={{ $parameter.resource === "rateLimit" && $parameter.operation === "check" && $parameter.routeOutputs === true ? [{ "type": "main", "displayName": "Allowed" }, { "type": "main", "displayName": "Limited" }] : ["main"] }}';
+
+export class MarketingRedis implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Marketing Redis',
+		name: 'marketingRedis',
+		icon: { light: 'file:marketingRedis.svg', dark: 'file:marketingRedis.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		description:
+			"Sessions, caches, job queue, rate limits, locks, leaderboards, agent memory and updates on the marketing platform's Redis",
+		defaults: { name: 'Marketing Redis' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: OUTPUTS_EXPRESSION,
+		credentials: [{ name: 'marketingRedisApi', required: true, testedBy: 'marketingRedisConnectionTest' }],
+		properties: [resourceSelector, ...RESOURCES.flatMap((r) => r.properties)],
+	};
+
+	methods = {
+		credentialTest: { marketingRedisConnectionTest },
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const resource = this.getNodeParameter('resource', 0) as string;
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const op = RESOURCES.find((r) => r.value === resource)?.operations[operation];
+		if (!op) {
+			throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}" of resource "${resource}"`);
+		}
+		const outputs = Math.max(1, this.getNodeOutputs().length);
+		let env;
+		try {
+			env = await operationEnv(this);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `The Marketing Redis credential is invalid: ${(error as Error).message}`);
+		}
+		return op.kind === 'pipelined' ? runPipelined(this, op, env, outputs) : runSequential(this, op, env, outputs);
+	}
+}

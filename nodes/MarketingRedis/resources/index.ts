@@ -1,0 +1,5 @@
+import type { ResourceDefinition } from '../../shared/operation';
+import { sessionResource } from './session';
+
+/** Every resource of the MarketingRedis node, in the order the UI lists them. */
+export const RESOURCES: ResourceDefinition[] = [sessionResource];

@@ -1,0 +1,1 @@
+// Placeholder replaced by the trigger work (issue 5).

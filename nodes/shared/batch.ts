@@ -1,0 +1,134 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { ItemParams } from './params';
+import { redisFailure } from './errors';
+import { installScripts } from '../../platform/scripts';
+import type { ItemResult, OperationEnv, PipelinedItem, PipelinedOperation, SequentialOperation } from './operation';
+
+/** Items per pipeline chunk: bounds reply buffering while keeping the socket full. */
+const CHUNK = 2000;
+
+type Outcome = { index: number; result: ItemResult | null } | { index: number; error: Error };
+
+function emit(out: INodeExecutionData[][], index: number, result: ItemResult | null): void {
+	if (!result) return;
+	const output = result.output ?? 0;
+	const list = Array.isArray(result.json) ? result.json : [result.json];
+	for (const json of list) out[output].push({ json, pairedItem: { item: index } });
+}
+
+function collect(
+	ctx: IExecuteFunctions,
+	outcomes: Outcome[],
+	outputs: number,
+): INodeExecutionData[][] {
+	const out: INodeExecutionData[][] = Array.from({ length: outputs }, () => []);
+	const continueOnFail = ctx.continueOnFail();
+	for (const outcome of outcomes.sort((a, b) => a.index - b.index)) {
+		if ('error' in outcome) {
+			if (!continueOnFail) throw outcome.error;
+			const json: IDataObject = { error: outcome.error.message };
+			const description = (outcome.error as { description?: string }).description;
+			if (description) json.errorDescription = description;
+			out[0].push({ json, pairedItem: { item: outcome.index } });
+		} else {
+			emit(out, outcome.index, outcome.result);
+		}
+	}
+	return out;
+}
+
+/**
+ * Runs one pipelined operation over all items: plans (validates) every item first, then
+ * sends every valid item's commands on one connection in pipelined chunks, and maps the
+ * replies back to their items in order.
+ */
+export async function runPipelined(
+	ctx: IExecuteFunctions,
+	op: PipelinedOperation,
+	env: OperationEnv,
+	outputs: number,
+): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const continueOnFail = ctx.continueOnFail();
+	const outcomes: Outcome[] = [];
+	const planned: Array<{ index: number; plan: PipelinedItem }> = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			planned.push({ index: i, plan: op.plan(new ItemParams(ctx, i), env) });
+		} catch (error) {
+			// Without continueOnFail, one bad item stops the run before anything is written.
+			if (!continueOnFail) throw redisFailure(ctx.getNode(), error, i, env.secrets, op.action);
+			outcomes.push({ index: i, error: redisFailure(ctx.getNode(), error, i, env.secrets, op.action) });
+		}
+	}
+	if (planned.length > 0) {
+		const client = env.client(op.role);
+		installScripts(client);
+		const chunks: Array<Promise<Outcome[]>> = [];
+		for (let start = 0; start < planned.length; start += CHUNK) {
+			chunks.push(sendChunk(ctx, op, env, client, planned.slice(start, start + CHUNK)));
+		}
+		for (const chunk of await Promise.all(chunks)) outcomes.push(...chunk);
+	}
+	return collect(ctx, outcomes, outputs);
+}
+
+async function sendChunk(
+	ctx: IExecuteFunctions,
+	op: PipelinedOperation,
+	env: OperationEnv,
+	client: ReturnType<OperationEnv['client']>,
+	chunk: Array<{ index: number; plan: PipelinedItem }>,
+): Promise<Outcome[]> {
+	const pipeline = client.pipeline();
+	const spans: Array<[number, number]> = [];
+	for (const { plan } of chunk) {
+		const before = pipeline.length;
+		plan.send(pipeline);
+		spans.push([before, pipeline.length]);
+	}
+	let replies: Array<[Error | null, unknown]>;
+	try {
+		replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
+	} catch (error) {
+		return chunk.map(({ index }) => ({ index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) }));
+	}
+	return chunk.map(({ index, plan }, n) => {
+		const [from, to] = spans[n];
+		const mine = replies.slice(from, to);
+		if (mine.length !== to - from) {
+			const lost = new Error('Connection is closed.');
+			return { index, error: redisFailure(ctx.getNode(), lost, index, env.secrets, op.action) };
+		}
+		const failed = mine.find(([err]) => err);
+		if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
+		try {
+			return { index, result: plan.read(mine.map(([, value]) => value)) };
+		} catch (error) {
+			return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
+		}
+	});
+}
+
+/** Runs an item-by-item operation, in item order. */
+export async function runSequential(
+	ctx: IExecuteFunctions,
+	op: SequentialOperation,
+	env: OperationEnv,
+	outputs: number,
+): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const continueOnFail = ctx.continueOnFail();
+	const outcomes: Outcome[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			outcomes.push({ index: i, result: await op.run(new ItemParams(ctx, i), env, ctx) });
+		} catch (error) {
+			const wrapped = redisFailure(ctx.getNode(), error, i, env.secrets, op.action);
+			if (!continueOnFail) throw wrapped;
+			outcomes.push({ index: i, error: wrapped });
+		}
+	}
+	return collect(ctx, outcomes, outputs);
+}

@@ -1,0 +1,68 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import type { DbRole, RedisConnectionConfig } from '../../platform/config';
+import type { KeySchema } from '../../platform/keys';
+import type { ChainableCommander } from '../../platform/redis-driver';
+import type { RedisLike } from '../../platform/scripts';
+import type { ItemParams } from './params';
+
+/** What every operation gets besides its item's parameters. */
+export interface OperationEnv {
+	config: RedisConnectionConfig;
+	keys: KeySchema;
+	/** The shared, cached client for a role. */
+	client(role: DbRole): RedisLike;
+	/** A dedicated client (blocking commands); the caller must release it. */
+	dedicated(role: DbRole): RedisLike;
+	release(client: RedisLike): Promise<void>;
+	secrets: Array<string | undefined>;
+}
+
+/** Output of one item: json objects (several allowed), routed to an output index. */
+export interface ItemResult {
+	json: IDataObject | IDataObject[];
+	/** Output index when the operation routes items to several outputs. */
+	output?: number;
+}
+
+/**
+ * The plan for one item of a pipelined operation: the commands it queues, and how to
+ * read their replies. Planning validates all input, before anything is sent.
+ */
+export interface PipelinedItem {
+	send(pipeline: ChainableCommander): void;
+	/** `replies` are this item's replies in order; errors are thrown before read() is called. */
+	read(replies: unknown[]): ItemResult | null;
+}
+
+export interface PipelinedOperation {
+	kind: 'pipelined';
+	role: DbRole;
+	/** Short verb for error messages, e.g. "Set Session". */
+	action: string;
+	plan(params: ItemParams, env: OperationEnv): PipelinedItem;
+}
+
+/** An operation that must run item by item (blocking pops, lock waits with retry). */
+export interface SequentialOperation {
+	kind: 'sequential';
+	role: DbRole;
+	action: string;
+	run(params: ItemParams, env: OperationEnv, ctx: IExecuteFunctions): Promise<ItemResult | null>;
+}
+
+export type Operation = PipelinedOperation | SequentialOperation;
+
+/** A resource: its UI (operation selector and fields) and its operations, side by side. */
+export interface ResourceDefinition {
+	/** Value of the `resource` parameter. */
+	value: string;
+	/** Name shown in the resource dropdown. */
+	name: string;
+	description: string;
+	/** The `operation` selector for this resource plus its fields. */
+	properties: INodeProperties[];
+	operations: Record<string, Operation>;
+	/** Number of outputs the node shows for an operation (defaults to 1). */
+	outputs?: number;
+}

@@ -1,0 +1,127 @@
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+import { invalidInput } from './errors';
+
+/**
+ * Per-item parameter readers. Each evaluates the field's expression for that item and
+ * validates it before anything is sent to Redis, so bad input never causes a partial write.
+ */
+export class ItemParams {
+	constructor(
+		private readonly ctx: IExecuteFunctions,
+		readonly itemIndex: number,
+	) {}
+
+	raw(name: string, fallback?: unknown): unknown {
+		return this.ctx.getNodeParameter(name, this.itemIndex, fallback);
+	}
+
+	fail(field: string, problem: string, fix?: string): never {
+		throw invalidInput(this.ctx.getNode(), this.itemIndex, field, problem, fix);
+	}
+
+	/** A non-empty key part. Any byte is allowed: keys are literal, never patterns. */
+	key(name: string, label: string): string {
+		const value = this.raw(name, '');
+		if (typeof value !== 'string' && typeof value !== 'number') {
+			this.fail(label, `must be text, got ${describe(value)}`, `Set "${label}" to a non-empty string`);
+		}
+		const text = String(value);
+		if (text.trim().length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value`);
+		if (Buffer.byteLength(text, 'utf8') > 1024) {
+			this.fail(label, 'is longer than 1024 bytes', 'Use a shorter identifier; long keys waste memory');
+		}
+		return text;
+	}
+
+	string(name: string, label: string, { allowEmpty = false } = {}): string {
+		const value = this.raw(name, '');
+		if (value === undefined || value === null) {
+			if (allowEmpty) return '';
+			this.fail(label, 'is empty', `Set "${label}"`);
+		}
+		const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+		if (!allowEmpty && text.length === 0) this.fail(label, 'is empty', `Set "${label}"`);
+		return text;
+	}
+
+	/** A whole number within bounds (TTLs, counts, limits). */
+	integer(name: string, label: string, bounds: IntegerBounds = {}): number {
+		return this.checkInteger(this.raw(name, undefined), label, bounds);
+	}
+
+	/** Like integer(), for an optional field (for example inside "Options") with a default. */
+	integerOr(name: string, label: string, fallback: number, bounds: IntegerBounds = {}): number {
+		const value = this.raw(name, fallback);
+		if (value === undefined || value === null || value === '') return fallback;
+		return this.checkInteger(value, label, bounds);
+	}
+
+	checkInteger(value: unknown, label: string, { min = 1, max = Number.MAX_SAFE_INTEGER, unit = '' }: IntegerBounds = {}): number {
+		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+		if (typeof n !== 'number' || !Number.isFinite(n) || !Number.isInteger(n) || n < min || n > max) {
+			const what = min === 1 ? 'a positive whole number' : `a whole number from ${min}`;
+			const range = max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : '';
+			this.fail(
+				label,
+				`must be ${what}${range}${unit ? ` of ${unit}` : ''}, got ${describe(value)}`,
+				`Enter a whole number${unit ? ` of ${unit}` : ''}${min === 1 ? ' greater than 0' : ''}`,
+			);
+		}
+		return n;
+	}
+
+	/** A finite number (scores, increments). */
+	number(name: string, label: string): number {
+		const value = this.raw(name);
+		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+		if (typeof n !== 'number' || !Number.isFinite(n)) {
+			this.fail(label, `must be a finite number, got ${describe(value)}`, 'Enter a number such as 42 or -1.5');
+		}
+		return n;
+	}
+
+	/** A JSON object, from either an object value or a JSON string. */
+	jsonObject(name: string, label: string): IDataObject {
+		const value = this.json(name, label);
+		if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+			this.fail(label, `must be a JSON object, got ${describe(value)}`, 'Use an object such as {"name": "John"}');
+		}
+		return value as IDataObject;
+	}
+
+	/** Any JSON value, from either a value or a JSON string. */
+	json(name: string, label: string): unknown {
+		const value = this.raw(name);
+		if (typeof value !== 'string') return value;
+		if (value.trim() === '') this.fail(label, 'is empty', 'Enter JSON, for example {"status": "approved"}');
+		try {
+			return JSON.parse(value) as unknown;
+		} catch (error) {
+			return this.fail(label, `is not valid JSON (${(error as Error).message})`, 'Fix the JSON syntax');
+		}
+	}
+
+	boolean(name: string, fallback = false): boolean {
+		return this.raw(name, fallback) === true;
+	}
+
+	options(name = 'options'): IDataObject {
+		return (this.raw(name, {}) as IDataObject) ?? {};
+	}
+}
+
+export interface IntegerBounds {
+	min?: number;
+	max?: number;
+	unit?: string;
+}
+
+export function describe(value: unknown): string {
+	if (value === undefined) return 'nothing';
+	if (value === null) return 'null';
+	if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
+	if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}..."` : `"${value}"`;
+	if (Array.isArray(value)) return 'an array';
+	return typeof value === 'object' ? 'an object' : String(value);
+}

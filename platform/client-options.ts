@@ -1,0 +1,72 @@
+import type { ClusterOptions, RedisOptions } from './redis-driver';
+import type { RedisConnectionConfig } from './config';
+
+export type ClientPurpose = 'shared' | 'blocking' | 'subscriber' | 'test';
+
+/** How quickly a reconnecting client retries; capped so a restarted Redis is found within ~2 s. */
+export function reconnectDelayMs(attempt: number): number {
+	return Math.min(50 * 2 ** Math.min(attempt, 10), 2000);
+}
+
+/**
+ * Options shared by every client we create. Why these values:
+ * - autoResendUnfulfilledCommands=false: a command that was in flight when the socket dropped
+ *   must fail, not be re-sent, or a non-idempotent operation (INCR, enqueue) could run twice
+ *   while the node reports one result.
+ * - maxRetriesPerRequest=1: a command issued while Redis is down fails within one reconnect
+ *   attempt instead of hanging the execution.
+ */
+export function redisOptions(
+	config: RedisConnectionConfig,
+	db: number,
+	purpose: ClientPurpose,
+): RedisOptions {
+	const options: RedisOptions = {
+		host: config.host,
+		port: config.port,
+		username: config.username || undefined,
+		password: config.password || undefined,
+		db,
+		connectionName: `n8n-marketing-redis:${purpose}:db${db}`,
+		connectTimeout: config.connectTimeoutMs,
+		enableReadyCheck: true,
+		autoResendUnfulfilledCommands: false,
+		maxRetriesPerRequest: purpose === 'blocking' || purpose === 'subscriber' ? null : 1,
+		retryStrategy: (attempt: number) => reconnectDelayMs(attempt),
+	};
+	if (config.tls.enabled) {
+		options.tls = {
+			ca: config.tls.ca ? config.tls.ca : undefined,
+			rejectUnauthorized: config.tls.rejectUnauthorized,
+			servername: config.host,
+		};
+	}
+	if (config.mode === 'sentinel') {
+		options.sentinels = config.sentinels ?? [];
+		options.name = config.masterName;
+		options.sentinelPassword = config.sentinelPassword || undefined;
+		options.sentinelRetryStrategy = (attempt: number) => reconnectDelayMs(attempt);
+		options.enableTLSForSentinelMode = config.tls.enabled;
+		options.failoverDetector = true;
+		delete options.host;
+		delete options.port;
+	}
+	return options;
+}
+
+export function clusterOptions(config: RedisConnectionConfig, purpose: ClientPurpose): ClusterOptions {
+	const redisOpts = redisOptions({ ...config, mode: 'standalone' }, 0, purpose);
+	delete redisOpts.host;
+	delete redisOpts.port;
+	delete redisOpts.db;
+	delete redisOpts.retryStrategy;
+	return {
+		redisOptions: redisOpts,
+		clusterRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),
+		enableReadyCheck: true,
+		maxRedirections: 16,
+		// Loopback/private cluster nodes announce their own addresses; keep them as given.
+		dnsLookup: (address, callback) => callback(null, address),
+		slotsRefreshTimeout: config.connectTimeoutMs,
+	};
+}

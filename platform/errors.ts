@@ -1,0 +1,143 @@
+/**
+ * Turns driver and server errors into messages an n8n user can act on, and makes sure
+ * no secret (password, sentinel password) ever leaves in a message.
+ */
+
+export class PlatformError extends Error {
+	constructor(
+		message: string,
+		/** A short machine-readable reason, for example `WRONGPASS` or `ECONNREFUSED`. */
+		readonly code: string,
+		/** What the user can do about it. */
+		readonly hint?: string,
+	) {
+		super(message);
+		this.name = 'PlatformError';
+	}
+}
+
+/** Replaces every occurrence of each secret (and its URL-encoded form) with `***`. */
+export function redact(text: string, secrets: Array<string | undefined>): string {
+	let out = text;
+	for (const secret of secrets) {
+		if (!secret) continue;
+		for (const form of new Set([secret, encodeURIComponent(secret)])) {
+			out = out.split(form).join('***');
+		}
+	}
+	// Connection strings of the form redis://user:pass@host never carry a password out.
+	return out.replace(/(rediss?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}
+
+interface Described {
+	code: string;
+	message: string;
+	hint?: string;
+}
+
+function classify(raw: string, errno: string | undefined): Described {
+	const text = raw || errno || 'unknown error';
+	const upper = text.toUpperCase();
+	const has = (s: string) => upper.includes(s);
+	if (has('WRONGPASS') || has('INVALID USERNAME-PASSWORD') || has('INVALID PASSWORD')) {
+		return {
+			code: 'WRONGPASS',
+			message: 'Redis rejected the username or password',
+			hint: 'Check the password (REDIS_PASSWORD) and the ACL username in the credential',
+		};
+	}
+	if (has('NOAUTH')) {
+		return {
+			code: 'NOAUTH',
+			message: 'Redis requires a password, but none was sent',
+			hint: 'Set the password (REDIS_PASSWORD) in the credential',
+		};
+	}
+	if (has('NOPERM')) {
+		return {
+			code: 'NOPERM',
+			message: `The Redis ACL user is not allowed to do this: ${text.replace(/^NOPERM\s*/i, '')}`,
+			hint: 'Grant the ACL user the command and key pattern, or use a user that has them',
+		};
+	}
+	if (has('DB INDEX IS OUT OF RANGE') || has('INVALID DB INDEX')) {
+		return {
+			code: 'DB_OUT_OF_RANGE',
+			message: 'A DB number in the credential does not exist on this server',
+			hint: 'Use DB numbers below the server\'s "databases" setting (16 by default); Cluster has only DB 0',
+		};
+	}
+	if (has('WRONGTYPE')) {
+		return {
+			code: 'WRONGTYPE',
+			message: 'The key already holds a different kind of value than this operation expects',
+			hint: 'Use another key, or delete the existing one first',
+		};
+	}
+	if (has('OOM')) {
+		return {
+			code: 'OOM',
+			message: 'Redis is out of memory (maxmemory reached and nothing left to evict)',
+			hint: 'Raise maxmemory, or make sure cache entries carry a TTL so they can be evicted',
+		};
+	}
+	if (errno === 'ECONNREFUSED' || has('ECONNREFUSED')) {
+		return {
+			code: 'ECONNREFUSED',
+			message: 'Connection refused: nothing is listening at the host and port in the credential',
+			hint: 'Check that Redis is running and that host and port are right',
+		};
+	}
+	if (errno === 'ENOTFOUND' || has('ENOTFOUND') || has('EAI_AGAIN')) {
+		return { code: 'ENOTFOUND', message: 'The Redis host name could not be resolved', hint: 'Check the host' };
+	}
+	if (errno === 'ETIMEDOUT' || has('ETIMEDOUT') || has('TIMED OUT') || has('TIMEOUT')) {
+		return {
+			code: 'ETIMEDOUT',
+			message: 'Timed out connecting to Redis: the host did not answer',
+			hint: 'Check host, port, firewalls, and whether TLS is required',
+		};
+	}
+	if (
+		has('SSL') ||
+		has('TLS') ||
+		has('CERT') ||
+		has('SELF_SIGNED') ||
+		has('SELF-SIGNED') ||
+		has('WRONG_VERSION_NUMBER') ||
+		has('EPROTO') ||
+		errno === 'ECONNRESET'
+	) {
+		return {
+			code: 'TLS',
+			message: `TLS handshake with Redis failed (${text})`,
+			hint: 'Check the TLS switch against the server, and the CA certificate; turn off verification only for self-signed test servers',
+		};
+	}
+	if (has('CONNECTION IS CLOSED') || has('STREAM ISN\'T WRITEABLE') || has('MAX RETRIES PER REQUEST')) {
+		return {
+			code: 'CONNECTION_LOST',
+			message: 'The connection to Redis was lost',
+			hint: 'Check that Redis is up; the command may not have been applied',
+		};
+	}
+	if (has('CROSSSLOT')) {
+		return { code: 'CROSSSLOT', message: 'Keys of one command live in different cluster slots', hint: 'Use keys that share a {hash tag}' };
+	}
+	if (has('BUSY')) {
+		return { code: 'BUSY', message: 'Redis is busy running a script', hint: 'Retry later' };
+	}
+	return { code: 'REDIS_ERROR', message: text };
+}
+
+/** Maps any thrown value to a PlatformError with a readable, secret-free message. */
+export function toPlatformError(error: unknown, secrets: Array<string | undefined> = []): PlatformError {
+	if (error instanceof PlatformError) {
+		return new PlatformError(redact(error.message, secrets), error.code, error.hint);
+	}
+	const err = error as { message?: string; code?: string; errno?: string } | undefined;
+	const raw = typeof err?.message === 'string' ? err.message : String(error);
+	const errno = typeof err?.code === 'string' ? err.code : undefined;
+	const described = classify(raw, errno);
+	return new PlatformError(redact(described.message, secrets), described.code, described.hint);
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+
+import type { DbRole } from './config';
+
+/**
+ * The one key schema shared with the Python side (redis_manager.py). Every key the
+ * package reads or writes is built here; the README's key table documents the same names.
+ *
+ * | role       | key                                   | value                       |
+ * |------------|---------------------------------------|-----------------------------|
+ * | session    | session:{id}                          | JSON object string, TTL     |
+ * | session    | conversation:{campaign}:{agent}       | list of JSON messages       |
+ * | session    | message_store:{session}               | LangChain list (LPUSH)      |
+ * | content    | content:{id}                          | text or JSON string, TTL    |
+ * | cache      | search:{sha256(normalised query)}     | JSON string, TTL            |
+ * | cache      | api:{namespace}:{key}                 | JSON string, TTL            |
+ * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes               |
+ * | rateLimit  | ratelimit:{key}                       | sorted set (sliding window) |
+ * | default    | lock:{name}                           | random token string, TTL    |
+ * | default    | {leaderboard}                         | sorted set                  |
+ */
+export class KeySchema {
+	constructor(private readonly prefix = '') {}
+
+	private key(...parts: string[]): string {
+		return this.prefix + parts.join(':');
+	}
+
+	/** A leaderboard or other free-form key, namespaced only by the credential prefix. */
+	raw(name: string): string {
+		return this.prefix + name;
+	}
+
+	session(id: string): string {
+		return this.key('session', id);
+	}
+
+	content(id: string): string {
+		return this.key('content', id);
+	}
+
+	search(query: string): string {
+		return this.key('search', searchHash(query));
+	}
+
+	apiCache(namespace: string, key: string): string {
+		return this.key('api', namespace, key);
+	}
+
+	conversation(campaign: string, agent: string): string {
+		return this.key('conversation', campaign, agent);
+	}
+
+	/** LangChain's RedisChatMessageHistory key (and n8n Redis Chat Memory uses the bare session id). */
+	langchain(sessionId: string, keyPrefix = 'message_store:'): string {
+		return this.prefix + keyPrefix + sessionId;
+	}
+
+	rateLimit(key: string): string {
+		return this.key('ratelimit', key);
+	}
+
+	lock(name: string): string {
+		return this.key('lock', name);
+	}
+
+	/**
+	 * The keys of one queue. The waiting list is exactly `queue:{name}` so a plain
+	 * `LPUSH`/`BRPOP queue:<name>` from Python keeps working; every other key of the queue
+	 * uses that whole name as its Cluster hash tag, so all of them hash to the waiting
+	 * list's slot and one Lua script may touch them together.
+	 */
+	queue(name: string): QueueKeys {
+		const waiting = this.key('queue', name);
+		const tag = `{${waiting}}`;
+		return {
+			waiting,
+			jobs: `${tag}:jobs`,
+			inflight: `${tag}:inflight`,
+			delayed: `${tag}:delayed`,
+			priority: `${tag}:priority`,
+			dead: `${tag}:dead`,
+			ids: `${tag}:ids`,
+			signal: `${tag}:signal`,
+		};
+	}
+
+	/** Stream that mirrors a pub/sub channel in durable ("at least once") mode. */
+	updatesStream(channel: string): string {
+		return this.key('stream', channel);
+	}
+}
+
+export interface QueueKeys {
+	waiting: string;
+	jobs: string;
+	inflight: string;
+	delayed: string;
+	priority: string;
+	dead: string;
+	ids: string;
+	signal: string;
+}
+
+/** Trim, lower-case and collapse internal whitespace, so equivalent queries share a key. */
+export function normaliseQuery(query: string): string {
+	return query.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/** Hex SHA-256 of the UTF-8 normalised query; Python: hashlib.sha256(q.encode()).hexdigest(). */
+export function searchHash(query: string): string {
+	return createHash('sha256').update(normaliseQuery(query), 'utf8').digest('hex');
+}
+
+/** Which DB role each key family lives in. */
+export const ROLE_OF: Readonly<Record<string, DbRole>> = {
+	session: 'session',
+	conversation: 'session',
+	langchain: 'session',
+	content: 'content',
+	search: 'cache',
+	apiCache: 'cache',
+	queue: 'queue',
+	rateLimit: 'rateLimit',
+	lock: 'default',
+	leaderboard: 'default',
+};
