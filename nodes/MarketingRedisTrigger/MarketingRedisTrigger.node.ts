@@ -1,1 +1,58 @@
-// Placeholder replaced by the trigger work (issue 5).
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypeDescription,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
+
+import { marketingRedisConnectionTest } from '../shared/connection-test';
+import { TRIGGER_EVENTS } from './events';
+
+const eventSelector: INodeProperties = {
+	displayName: 'Trigger On',
+	name: 'event',
+	type: 'options',
+	noDataExpression: true,
+	options: TRIGGER_EVENTS.map((e) => ({ name: e.name, value: e.value, description: e.description })),
+	default: TRIGGER_EVENTS[0]?.value ?? '',
+};
+
+export class MarketingRedisTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Marketing Redis Trigger',
+		name: 'marketingRedisTrigger',
+		icon: { light: 'file:marketingRedisTrigger.svg', dark: 'file:marketingRedisTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ $parameter["event"] }}',
+		description: "Starts the workflow on the marketing platform's Redis: content updates (pub/sub or durable stream) and queued jobs",
+		eventTriggerDescription: 'Waiting for an update or a job on Redis',
+		defaults: { name: 'Marketing Redis Trigger' },
+		triggerPanel: {
+			header: 'Listening to Redis',
+			executionsHelp: {
+				inactive: 'Click "Test step", then publish a message or enqueue a job: the first one shows here.',
+				active: 'The workflow runs for every matching update or job.',
+			},
+			activationHint: 'Activate the workflow to start it on every update or job.',
+		},
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'marketingRedisApi', required: true, testedBy: 'marketingRedisConnectionTest' }],
+		properties: [eventSelector, ...TRIGGER_EVENTS.flatMap((e) => e.properties)],
+	};
+
+	methods = {
+		credentialTest: { marketingRedisConnectionTest },
+	};
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		const value = this.getNodeParameter('event') as string;
+		const event = TRIGGER_EVENTS.find((e) => e.value === value);
+		if (!event) throw new NodeOperationError(this.getNode(), `Unknown trigger event "${value}"`);
+		return event.start(this);
+	}
+}
