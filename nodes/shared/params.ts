@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
+import { DEFAULT_MAX_VALUE_BYTES, encodeJson } from '../../platform/codec';
 import { invalidInput } from './errors';
 
 /**
@@ -100,6 +101,20 @@ export class ItemParams {
 		} catch (error) {
 			return this.fail(label, `is not valid JSON (${(error as Error).message})`, 'Fix the JSON syntax');
 		}
+	}
+
+	/** The value as JSON text within the size limit of `options.maxValueBytes` (default 1 MB). */
+	encode(field: string, value: unknown, maxBytes = this.maxValueBytes()): string {
+		try {
+			return encodeJson(value, maxBytes);
+		} catch (error) {
+			return this.fail(field, (error as Error).message);
+		}
+	}
+
+	/** The "Max Value Size (Bytes)" option, read from the operation's Options collection. */
+	maxValueBytes(): number {
+		return this.integerOr('options.maxValueBytes', 'Max Value Size (Bytes)', DEFAULT_MAX_VALUE_BYTES);
 	}
 
 	boolean(name: string, fallback = false): boolean {

@@ -1,4 +1,4 @@
-import { encodeJson, decodeMaybeJson, DEFAULT_MAX_VALUE_BYTES, ValueError } from '../../../../platform/codec';
+import { decodeMaybeJson } from '../../../../platform/codec';
 import type { Operation } from '../../../shared/operation';
 import type { ItemParams } from '../../../shared/params';
 
@@ -12,15 +12,6 @@ function ttl(p: ItemParams): number {
 	return p.integer('ttl', 'TTL (Seconds)', { min: 1, max: MAX_TTL, unit: 'seconds' });
 }
 
-function encodeOrFail(p: ItemParams, field: string, value: unknown, maxBytes: number): string {
-	try {
-		return encodeJson(value, maxBytes);
-	} catch (error) {
-		if (error instanceof ValueError) return p.fail(field, error.message);
-		throw error;
-	}
-}
-
 export const sessionOperations: Record<string, Operation> = {
 	set: {
 		kind: 'pipelined',
@@ -30,8 +21,7 @@ export const sessionOperations: Record<string, Operation> = {
 			const id = sessionId(p);
 			const data = p.jsonObject('data', 'Data');
 			const seconds = ttl(p);
-			const maxBytes = p.integerOr('options.maxValueBytes', 'Max Value Size (Bytes)', DEFAULT_MAX_VALUE_BYTES);
-			const value = encodeOrFail(p, 'Data', data, maxBytes);
+			const value = p.encode('Data', data);
 			const key = env.keys.session(id);
 			return {
 				send: (pipe) => void pipe.set(key, value, 'EX', seconds),
