@@ -58,6 +58,8 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 	options.sentinelRetryStrategy = () => null;
 	options.maxRetriesPerRequest = 0;
 	options.enableOfflineQueue = false;
+	// A host that accepts TCP but never speaks Redis must still fail within the budget.
+	options.commandTimeout = timeout;
 	const client = new Redis(options);
 	let lastError: unknown;
 	client.on('error', (error: unknown) => {
