@@ -75,13 +75,14 @@ export class KeySchema {
 		const tag = `{${waiting}}`;
 		return {
 			waiting,
-			jobs: `${tag}:jobs`,
-			inflight: `${tag}:inflight`,
-			delayed: `${tag}:delayed`,
+			claim: `${tag}:claim`,
 			priority: `${tag}:priority`,
+			delayed: `${tag}:delayed`,
+			inflight: `${tag}:inflight`,
+			jobs: `${tag}:jobs`,
+			meta: `${tag}:meta`,
 			dead: `${tag}:dead`,
 			ids: `${tag}:ids`,
-			signal: `${tag}:signal`,
 		};
 	}
 
@@ -92,14 +93,24 @@ export class KeySchema {
 }
 
 export interface QueueKeys {
+	/** List of job envelopes (or bare JSON from Python); producers LPUSH, consumers take from the right. */
 	waiting: string;
-	jobs: string;
-	inflight: string;
-	delayed: string;
+	/** List a blocked consumer moves a job into (BLMOVE) right before its take script claims it. */
+	claim: string;
+	/** Sorted set of prioritised job ids, highest priority then oldest first. */
 	priority: string;
+	/** Sorted set of job ids by run-at time (ms). */
+	delayed: string;
+	/** Sorted set of taken job ids by visibility deadline (ms). */
+	inflight: string;
+	/** Hash id -> envelope of every job that is not in a list (in flight, delayed, prioritised). */
+	jobs: string;
+	/** Hash id -> small JSON of live counters (attempt, lease, last error). */
+	meta: string;
+	/** List of dead-lettered jobs, newest first, each with its last error. */
 	dead: string;
+	/** Set of caller-given job ids still live or dead, for de-duplication. */
 	ids: string;
-	signal: string;
 }
 
 /** Trim, lower-case and collapse internal whitespace, so equivalent queries share a key. */
