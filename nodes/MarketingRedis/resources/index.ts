@@ -1,5 +1,8 @@
 import type { ResourceDefinition } from '../../shared/operation';
 import { sessionResource } from './session';
+import { contentResource } from './content';
+import { rateLimitResource } from './rateLimit';
+import { jobResource } from './job';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, contentResource, rateLimitResource, jobResource];
