@@ -1,8 +1,7 @@
 import type { ResourceDefinition } from '../../shared/operation';
 import { sessionResource } from './session';
-import { contentResource } from './content';
 import { rateLimitResource } from './rateLimit';
 import { jobResource } from './job';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, contentResource, rateLimitResource, jobResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource];
