@@ -68,7 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 		const install = await ensureN8n(log);
 		const wanted = options.port ?? Number(process.env.N8N_PORT ?? 5678);
 		const port = (await portIsFree(wanted)) ? wanted : await freePort();
-		const env = n8nEnv(userFolder, port);
+		const env = n8nEnv(userFolder, port, await freePort());
 		const cli = new N8nCli(install, env);
 
 		log(`Package: packing dist/ and installing it into ${join(userFolder, '.n8n', 'nodes')}`);

@@ -23,8 +23,11 @@ export interface RedisTarget {
 	tls?: boolean;
 }
 
-/** The environment n8n runs with: its own user folder, no phoning home, loopback only unless told otherwise. */
-export function n8nEnv(userFolder: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The environment n8n runs with: its own user folder, no phoning home, loopback only unless told otherwise.
+ * Each n8n process also needs its own task-broker port (default 5679), or a second instance fails to start its Code-node runner.
+ */
+export function n8nEnv(userFolder: string, port: number, brokerPort: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = { ...process.env };
 	// A custom-extension folder from the caller's shell would load a second copy of the nodes.
 	delete env.N8N_CUSTOM_EXTENSIONS;
@@ -32,6 +35,7 @@ export function n8nEnv(userFolder: string, port: number, extra: Record<string, s
 		...env,
 		N8N_USER_FOLDER: userFolder,
 		N8N_PORT: String(port),
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_LISTEN_ADDRESS: process.env.N8N_LISTEN_ADDRESS ?? '127.0.0.1',
 		N8N_HOST: 'localhost',
 		N8N_DIAGNOSTICS_ENABLED: 'false',
@@ -198,10 +202,10 @@ export async function startN8nServer(
 		stop: () => stopChild(child, 30_000),
 	};
 	try {
-		await waitForHttp(`${url}/healthz/readiness`, {
-			timeoutMs,
-			alive: () => (child.exitCode !== null ? `n8n exited with ${child.exitCode}:\n${tail(log)}` : undefined),
-		});
+		const alive = () => (child.exitCode !== null ? `n8n exited with ${child.exitCode}:\n${tail(log)}` : undefined);
+		await waitForHttp(`${url}/healthz/readiness`, { timeoutMs, alive });
+		// Readiness comes before the REST routes are mounted; the editor needs those.
+		await waitForHttp(`${url}/rest/settings`, { timeoutMs, alive });
 	} catch (error) {
 		await server.stop();
 		throw error;

@@ -60,6 +60,9 @@ export function portIsFree(port: number): Promise<boolean> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves after ms without keeping the process alive (for races against a deadline). */
+export const deadline = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+
 /** Waits until the child exits, killing it harder if it does not stop in time. */
 export async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
 	if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,0 +1,96 @@
+// The picture in the README: a template open in the n8n editor with the node panel showing our node's
+// actions, taken with Debian's headless chromium through playwright-core. It also checks that every
+// operation's action label of the built node shows in that panel.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { INodePropertyOptions } from 'n8n-workflow';
+
+import { REPO_ROOT } from '../../scripts/lib/n8n';
+import { expect } from './lib/report';
+import type { N8nRest } from './lib/rest';
+import { loadDescriptions, OUR_TYPES } from './lib/validate';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOT_WORKFLOW = 'tplRateLimitApi1';
+const OUT_DIR = join(REPO_ROOT, '.e2e');
+const README_SHOT = join(REPO_ROOT, 'docs', 'screenshot.png');
+
+/** Debian's chromium, installed with apt-get when we are root and it is missing. */
+function ensureChromium(): void {
+	if (existsSync(CHROMIUM)) return;
+	const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+	const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+	expect(isRoot && hasApt, `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+	console.log('\n    installing chromium with apt-get ...');
+	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+	spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+	const result = spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
+	expect(result.status === 0 && existsSync(CHROMIUM), 'apt-get could not install chromium');
+}
+
+/** Every `action` label of the action node, as the node panel lists them. */
+export function expectedActions(): string[] {
+	const description = loadDescriptions()[OUR_TYPES.action];
+	return description.properties
+		.filter((p) => p.name === 'operation' && p.type === 'options')
+		.flatMap((p) => (p.options as INodePropertyOptions[]).map((o) => o.action ?? o.name));
+}
+
+export async function checkEditor(url: string, rest: N8nRest): Promise<string> {
+	ensureChromium();
+	// Loaded lazily so the rest of the suite does not depend on it.
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { chromium } = require('playwright-core') as typeof import('playwright-core');
+	const profile = mkdtempSync(join(tmpdir(), 'marketing-redis-chromium-'));
+	const context = await chromium.launchPersistentContext(profile, {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
+		viewport: { width: 1400, height: 850 },
+	});
+	try {
+		const cookie = rest.cookie.split('=').slice(1).join('=');
+		await context.addCookies([{ name: 'n8n-auth', value: cookie, domain: new URL(url).hostname, path: '/' }]);
+		const page = context.pages()[0] ?? (await context.newPage());
+		await page.goto(`${url}/workflow/${SCREENSHOT_WORKFLOW}`, { waitUntil: 'domcontentloaded' });
+		await page.locator(`[data-test-id="canvas-node"][data-node-type="${OUR_TYPES.action}"]`).first().waitFor({ timeout: 90_000 });
+
+		// The node panel ("+"), searched for our node, opened on its actions.
+		await page.locator('[data-test-id="node-creator-plus-button"]').click();
+		const search = page.locator('input[data-test-id="node-creator-search-bar"], [data-test-id="node-creator-search-bar"] input').first();
+		await search.waitFor({ timeout: 20_000 });
+		await search.fill('Marketing Redis');
+		await page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis$/ }).first().click();
+		const panel = page.locator('[data-test-id="node-creator"]');
+		await panel.getByText(/Actions \(\d+\)/).first().waitFor({ timeout: 20_000 });
+		await page.waitForTimeout(800); // let the panel's slide-in animation finish before the picture
+		const text = await panel.innerText();
+		const wanted = expectedActions();
+		const missing = wanted.filter((action) => !text.toLowerCase().includes(action.toLowerCase()));
+		expect(missing.length === 0, `actions missing from the node panel: ${missing.join('; ')}`);
+
+		mkdirSync(OUT_DIR, { recursive: true });
+		const shot = join(OUT_DIR, 'screenshot.png');
+		await page.screenshot({ path: shot });
+		const update = process.env.E2E_UPDATE_SCREENSHOT === '1' || !existsSync(README_SHOT);
+		if (update) {
+			mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
+			copyFileSync(shot, README_SHOT);
+		}
+		return `${wanted.length} actions listed in the node panel; screenshot ${shot}${update ? ' (copied to docs/screenshot.png)' : ''}`;
+	} finally {
+		await context.close();
+		rmSync(profile, { recursive: true, force: true });
+	}
+}

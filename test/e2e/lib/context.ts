@@ -1,0 +1,64 @@
+// What a template spec gets to work with: the n8n CLI, raw Redis clients and, once n8n serves, its REST API.
+import Redis from 'ioredis';
+
+import type { N8nCli, RedisTarget } from '../../../scripts/lib/n8n';
+import { sleep } from '../../../scripts/lib/process';
+import { executeWorkflow, type Execution } from './execution';
+import type { N8nRest } from './rest';
+
+export class RedisClients {
+	private readonly clients = new Map<number, Redis>();
+
+	constructor(readonly target: RedisTarget) {}
+
+	/** A raw client on one DB, as a Python service (redis-py) would use it. */
+	db(db: number): Redis {
+		let client = this.clients.get(db);
+		if (!client) {
+			client = new Redis({
+				host: this.target.host,
+				port: this.target.port,
+				username: this.target.username,
+				password: this.target.password,
+				db,
+				lazyConnect: false,
+				maxRetriesPerRequest: 2,
+			});
+			this.clients.set(db, client);
+		}
+		return client;
+	}
+
+	async close(): Promise<void> {
+		await Promise.all([...this.clients.values()].map((c) => c.quit().catch(() => c.disconnect())));
+		this.clients.clear();
+	}
+}
+
+export interface SpecContext {
+	cli: N8nCli;
+	redis: RedisClients;
+	execute(id: string): Promise<Execution>;
+	/** Set during the `n8n start` phase. */
+	rest?: N8nRest;
+}
+
+export function makeContext(cli: N8nCli, redis: RedisClients): SpecContext {
+	return { cli, redis, execute: (id) => executeWorkflow(cli, id) };
+}
+
+/** Polls until `probe` returns a truthy value or the time is up; the last probe error is the failure. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let last = '';
+	while (Date.now() < deadline) {
+		try {
+			const value = await probe();
+			if (value) return value;
+		} catch (error) {
+			last = (error as Error).message;
+		}
+		await sleep(500);
+	}
+	throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+}

@@ -1,0 +1,46 @@
+// Reads what `n8n execute --rawOutput` prints: log lines, then the execution as JSON.
+import type { N8nCli } from '../../../scripts/lib/n8n';
+import { tail } from '../../../scripts/lib/n8n';
+
+export interface ExecutedItem {
+	json: Record<string, unknown>;
+}
+
+export interface TaskData {
+	executionStatus?: string;
+	error?: { message?: string };
+	data?: { main?: Array<ExecutedItem[] | null> };
+}
+
+export interface Execution {
+	status?: string;
+	finished?: boolean;
+	data: { resultData: { runData: Record<string, TaskData[]>; error?: { message?: string }; lastNodeExecuted?: string } };
+}
+
+export function parseExecution(stdout: string): Execution {
+	const start = stdout.search(/^\{/m);
+	if (start < 0) throw new Error(`no execution JSON in the output:\n${tail(stdout, 2000)}`);
+	return JSON.parse(stdout.slice(start)) as Execution;
+}
+
+/** Runs a saved workflow through `n8n execute` and returns its run data; a failed execution throws. */
+export async function executeWorkflow(cli: N8nCli, id: string): Promise<Execution> {
+	const result = await cli.run(['execute', `--id=${id}`, '--rawOutput'], 180_000);
+	const output = result.stdout + result.stderr;
+	if (result.code !== 0) throw new Error(`n8n execute --id=${id} failed (exit ${result.code}):\n${tail(output, 3000)}`);
+	const execution = parseExecution(result.stdout);
+	const error = execution.data.resultData.error;
+	if (error) throw new Error(`execution of ${id} failed: ${error.message}`);
+	return execution;
+}
+
+/** The items a node sent to one of its outputs, in its first run; [] when it did not run or sent nothing. */
+export function nodeItems(execution: Execution, node: string, output = 0): Array<Record<string, unknown>> {
+	const run = execution.data.resultData.runData[node]?.[0];
+	return (run?.data?.main?.[output] ?? []).map((item) => item.json);
+}
+
+export function ranNodes(execution: Execution): string[] {
+	return Object.keys(execution.data.resultData.runData);
+}
