@@ -1,0 +1,350 @@
+/**
+ * Runs a trigger node the way n8n does, in-process and without jest, so the tests, the
+ * reliability suite and the bench can share it:
+ * - startTrigger(): n8n-core's real TriggerContext (credentials resolved through a credentials
+ *   helper, real getNodeParameter with expressions) with emit/emitError/saveFailedExecution
+ *   captured, like ActiveWorkflows does for an active workflow.
+ * - runManualStep(): the "Test step" path, n8n-core's WorkflowExecute in manual mode, which
+ *   waits for the first emit and then calls closeFunction.
+ * Redis is never mocked: the trigger talks to a real server.
+ */
+import { Container } from '@n8n/di';
+import { Logger } from '@n8n/backend-common';
+import { ExecutionLifecycleHooks, TriggerContext, WorkflowExecute } from 'n8n-core';
+import {
+	createDeferredPromise,
+	createRunExecutionData,
+	ICredentialsHelper,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type IDeferredPromise,
+	type INode,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type ITriggerResponse,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+	type WorkflowExecuteMode,
+} from 'n8n-workflow';
+
+// Not exported by n8n-core's index; its cleanup interval would keep jest and the bench alive.
+import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
+
+import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { MarketingRedisTrigger } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
+
+export const TRIGGER_TYPE = 'n8n-nodes-marketing-redis.marketingRedisTrigger';
+
+export interface LogLine {
+	level: 'debug' | 'info' | 'warn' | 'error';
+	message: string;
+}
+
+/** A logger that keeps every line, so tests can assert on outage logs and on secrets. */
+export function captureLogger(lines: LogLine[] = []) {
+	const at = (level: LogLine['level']) => (message: string) => void lines.push({ level, message });
+	return {
+		lines,
+		debug: at('debug'),
+		info: at('info'),
+		warn: at('warn'),
+		error: at('error'),
+		scoped() {
+			return this;
+		},
+	};
+}
+
+class SingleNodeTypes implements INodeTypes {
+	constructor(private readonly types: Record<string, INodeType>) {}
+
+	getByName(name: string): INodeType | IVersionedNodeType {
+		return this.getByNameAndVersion(name);
+	}
+
+	getByNameAndVersion(name: string): INodeType {
+		const found = this.types[name];
+		if (!found) throw new Error(`Unknown node type ${name}`);
+		return found;
+	}
+
+	getKnownTypes() {
+		return {};
+	}
+}
+
+const credentialType = new MarketingRedisApi();
+
+class StaticCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly data: ICredentialDataDecryptedObject) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
+		return requestOptions;
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<never> {
+		throw new Error('not used by trigger tests');
+	}
+
+	async getDecrypted() {
+		return this.data;
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties() {
+		return credentialType.properties;
+	}
+}
+
+export interface TriggerSetup {
+	/** The trigger node's parameters (event, channels, filters, options...). */
+	parameters: Record<string, unknown>;
+	/** Credential data as the credential form stores it. */
+	credentials: ICredentialDataDecryptedObject;
+	/** Same workflow and node ids = the same workflow activated again. */
+	workflowId?: string;
+	nodeId?: string;
+	nodeType?: INodeType;
+}
+
+function buildWorkflow(setup: TriggerSetup): { workflow: Workflow; node: INode } {
+	const node: INode = {
+		id: setup.nodeId ?? 'trigger-node',
+		name: 'Marketing Redis Trigger',
+		type: TRIGGER_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: setup.parameters as INode['parameters'],
+		credentials: { marketingRedisApi: { id: 'cred-trigger', name: 'Test Redis' } },
+	};
+	const workflow = new Workflow({
+		id: setup.workflowId ?? 'trigger-workflow',
+		nodes: [node],
+		connections: {},
+		nodeTypes: new SingleNodeTypes({ [TRIGGER_TYPE]: setup.nodeType ?? new MarketingRedisTrigger() }),
+		active: true,
+		settings: {},
+	});
+	return { workflow, node };
+}
+
+function buildAdditionalData(setup: TriggerSetup, hooks?: ExecutionLifecycleHooks): IWorkflowExecuteAdditionalData {
+	return {
+		hooks,
+		credentialsHelper: new StaticCredentialsHelper(setup.credentials),
+		executionId: 'trigger-execution',
+		restApiUrl: 'http://localhost',
+		instanceBaseUrl: 'http://localhost',
+		formWaitingBaseUrl: 'http://localhost',
+		webhookBaseUrl: 'http://localhost',
+		webhookWaitingBaseUrl: 'http://localhost',
+		webhookTestBaseUrl: 'http://localhost',
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+		userId: 'test-user',
+		variables: {},
+		setExecutionStatus: () => undefined,
+		sendDataToUI: () => undefined,
+		logAiEvent: () => undefined,
+		getRunExecutionData: async () => undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
+/** n8n-core's SSH tunnel manager (created with every TriggerContext) runs an interval; let the process exit anyway. */
+function unrefN8nTimers(): void {
+	if (!Container.has(SSHClientsManager)) return;
+	const timer = (Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer;
+	timer?.unref();
+}
+
+export interface ActiveTrigger {
+	/** The json of every emitted item, in emit order (each emit carries one item). */
+	emitted: IDataObject[];
+	/** performance.now() at each emit, aligned with `emitted` (for latency measurements). */
+	emittedAt: number[];
+	/** Errors passed to emitError (the trigger gave up). */
+	errors: Error[];
+	/** Errors passed to saveFailedExecution (one bad message; the trigger keeps running). */
+	failedExecutions: Error[];
+	logs: LogLine[];
+	response: ITriggerResponse;
+	/** Called with each emit; set it to observe emits as they happen. */
+	onEmit?: (json: IDataObject, at: number) => void;
+	/** Resolves once at least `count` items were emitted; rejects after `timeoutMs`. */
+	waitFor(count: number, timeoutMs?: number): Promise<IDataObject[]>;
+	/** Resolves with the first emitError error; rejects after `timeoutMs`. */
+	waitForError(timeoutMs?: number): Promise<Error>;
+	close(): Promise<void>;
+}
+
+export interface StartTriggerOptions extends TriggerSetup {
+	mode?: WorkflowExecuteMode;
+	/**
+	 * Stands in for the workflow execution that n8n starts on each emit: the donePromise is
+	 * resolved when this settles (default: at once, on the next tick).
+	 */
+	execution?: (json: IDataObject) => Promise<void>;
+}
+
+async function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: () => string): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+/** Activates the trigger as an active workflow would be, with n8n-core's TriggerContext. */
+export async function startTrigger(options: StartTriggerOptions): Promise<ActiveTrigger> {
+	const { workflow, node } = buildWorkflow(options);
+	const additionalData = buildAdditionalData(options);
+	const logger = captureLogger();
+	const active: Partial<ActiveTrigger> & Pick<ActiveTrigger, 'emitted' | 'emittedAt' | 'errors' | 'failedExecutions' | 'logs'> = {
+		emitted: [],
+		emittedAt: [],
+		errors: [],
+		failedExecutions: [],
+		logs: logger.lines,
+	};
+	const emit = (data: INodeExecutionData[][], _response?: unknown, done?: IDeferredPromise<IRun>) => {
+		const at = performance.now();
+		for (const item of data[0] ?? []) {
+			active.emitted.push(item.json);
+			active.emittedAt.push(at);
+			active.onEmit?.(item.json, at);
+		}
+		if (!done) return;
+		const json = data[0]?.[0]?.json ?? {};
+		const execution = options.execution ? options.execution(json) : new Promise<void>((r) => setImmediate(r));
+		void execution.then(() => done.resolve({} as IRun), (error: Error) => done.reject(error));
+	};
+	const ctx = new TriggerContext(
+		workflow,
+		node,
+		additionalData,
+		options.mode ?? 'trigger',
+		'activate',
+		emit,
+		(error: Error) => void active.errors.push(error),
+		(error) => void active.failedExecutions.push(error as Error),
+	);
+	Object.defineProperty(ctx, 'logger', { value: logger });
+	unrefN8nTimers();
+	const nodeType = workflow.nodeTypes.getByNameAndVersion(node.type, node.typeVersion) as INodeType;
+	const response = (await nodeType.trigger!.call(ctx)) ?? {};
+	let closed = false;
+	return Object.assign(active, {
+		response,
+		waitFor: (count: number, timeoutMs = 10_000) =>
+			waitUntil(
+				() => (active.emitted.length >= count ? active.emitted : undefined),
+				timeoutMs,
+				() => `${count} emits (got ${active.emitted.length})`,
+			),
+		waitForError: (timeoutMs = 10_000) =>
+			waitUntil(() => active.errors[0], timeoutMs, () => 'emitError'),
+		close: async () => {
+			if (closed) return;
+			closed = true;
+			await response.closeFunction?.();
+		},
+	}) as ActiveTrigger;
+}
+
+export interface ManualStepResult {
+	/** Items the "Test step" produced. */
+	items: IDataObject[];
+	error?: Error;
+	logs: LogLine[];
+}
+
+/**
+ * Runs the trigger as the editor's "Test step" does: WorkflowExecute in manual mode waits for
+ * the first emit, shows it, and closes the trigger. Resolves when that run has finished.
+ */
+export async function runManualStep(setup: TriggerSetup): Promise<ManualStepResult> {
+	const logger = captureLogger();
+	const previousLogger = Container.has(Logger) ? Container.get(Logger) : undefined;
+	Container.set(Logger, logger as unknown as Logger);
+	try {
+		const { workflow, node } = buildWorkflow(setup);
+		const hooks = new ExecutionLifecycleHooks('manual', 'trigger-execution', {
+			id: workflow.id,
+			name: 'trigger test',
+			active: false,
+			nodes: [node],
+			connections: {},
+			settings: {},
+			createdAt: new Date(),
+			updatedAt: new Date(),
+			isArchived: false,
+			activeVersionId: null,
+		} as never);
+		const done = createDeferredPromise<IRun>();
+		hooks.addHandler('workflowExecuteAfter', (run) => done.resolve(run));
+		const runData = createRunExecutionData({
+			executionData: { nodeExecutionStack: [{ node, data: { main: [[{ json: {} }]] }, source: null }] },
+		});
+		const execute = new WorkflowExecute(buildAdditionalData(setup, hooks), 'manual', runData);
+		await execute.processRunExecutionData(workflow);
+		const run = await done.promise;
+		unrefN8nTimers();
+		const task = run.data.resultData.runData[node.name]?.[0];
+		return {
+			items: (task?.data?.main?.[0] ?? []).map((item) => item.json),
+			error: (task?.error ?? run.data.resultData.error) as Error | undefined,
+			logs: logger.lines,
+		};
+	} finally {
+		if (previousLogger) Container.set(Logger, previousLogger);
+	}
+}
+
+/** Waits until `count` clients are subscribed to `channel` (PUBSUB NUMSUB), so a publish is not lost. */
+export async function waitForSubscribers(
+	client: { pubsub(...args: string[]): Promise<unknown> },
+	channel: string,
+	count = 1,
+	timeoutMs = 10_000,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const reply = (await client.pubsub('NUMSUB', channel)) as [string, number];
+		if (Number(reply[1]) >= count) return;
+		if (Date.now() > deadline) throw new Error(`No subscriber on ${channel} after ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
+
+/** Waits until `count` pattern subscriptions exist server-wide (PUBSUB NUMPAT). */
+export async function waitForPatterns(
+	client: { pubsub(...args: string[]): Promise<unknown> },
+	count = 1,
+	timeoutMs = 10_000,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const reply = Number(await client.pubsub('NUMPAT'));
+		if (reply >= count) return;
+		if (Date.now() > deadline) throw new Error(`Fewer than ${count} pattern subscriptions after ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
