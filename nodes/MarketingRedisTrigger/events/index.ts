@@ -1,9 +1,7 @@
 import type { TriggerEvent } from './event';
 import { pubSubEvent } from './pubsub';
-import { queueEvent } from './queue';
 
 /** Every event of the MarketingRedisTrigger node, in the order the UI lists them. */
 export const TRIGGER_EVENTS: TriggerEvent[] = [
 	pubSubEvent,
-	queueEvent,
 ];
