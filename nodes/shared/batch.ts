@@ -3,6 +3,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { ItemParams } from './params';
 import { redisFailure } from './errors';
 import { installScripts } from '../../platform/scripts';
+import { firstKeyOf, keySlot } from '../../platform/cluster-slot';
+import type { ChainableCommander, Cluster } from '../../platform/redis-driver';
 import type { ItemResult, OperationEnv, PipelinedItem, PipelinedOperation, SequentialOperation } from './operation';
 
 /** Items per pipeline chunk: bounds reply buffering while keeping the socket full. */
@@ -74,18 +76,33 @@ export async function runPipelined(
 	return collect(ctx, outcomes, outputs);
 }
 
+type Planned = { index: number; plan: PipelinedItem };
+type Client = ReturnType<OperationEnv['client']>;
+
 async function sendChunk(
 	ctx: IExecuteFunctions,
 	op: PipelinedOperation,
 	env: OperationEnv,
-	client: ReturnType<OperationEnv['client']>,
-	chunk: Array<{ index: number; plan: PipelinedItem }>,
+	client: Client,
+	chunk: Planned[],
 ): Promise<Outcome[]> {
-	const pipeline = client.pipeline();
+	if (env.config.mode === 'cluster') return sendChunkPerNode(ctx, op, env, client as Cluster, chunk);
+	return execItems(ctx, op, env, client.pipeline(), chunk, (item, pipeline) => item.plan.send(pipeline));
+}
+
+/** Queues every item's commands on one pipeline, runs it, and maps the replies back to the items. */
+async function execItems(
+	ctx: IExecuteFunctions,
+	op: PipelinedOperation,
+	env: OperationEnv,
+	pipeline: ChainableCommander,
+	chunk: Planned[],
+	send: (item: Planned, pipeline: ChainableCommander) => void,
+): Promise<Outcome[]> {
 	const spans: Array<[number, number]> = [];
-	for (const { plan } of chunk) {
+	for (const item of chunk) {
 		const before = pipeline.length;
-		plan.send(pipeline);
+		send(item, pipeline);
 		spans.push([before, pipeline.length]);
 	}
 	let replies: Array<[Error | null, unknown]>;
@@ -109,6 +126,74 @@ async function sendChunk(
 			return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
 		}
 	});
+}
+
+type Call = { name: string; args: unknown[] };
+
+/** Captures the commands an item's send() queues, so they can be routed and then replayed. */
+function record(plan: PipelinedItem): Call[] {
+	const calls: Call[] = [];
+	const recorder: ChainableCommander = new Proxy({} as ChainableCommander, {
+		get(_target, name) {
+			if (name === 'length') return calls.length;
+			return (...args: unknown[]) => {
+				calls.push({ name: String(name), args });
+				return recorder;
+			};
+		},
+	});
+	plan.send(recorder);
+	return calls;
+}
+
+function replay(calls: Call[], pipeline: ChainableCommander): void {
+	const target = pipeline as unknown as Record<string, (...args: unknown[]) => unknown>;
+	for (const { name, args } of calls) target[name](...args);
+}
+
+/**
+ * Cluster mode: an ioredis Cluster pipeline must only touch slots of one node, so items are
+ * grouped by the node that owns their key's slot and each node gets one pipeline, all sent
+ * at once. An item whose keys span several nodes runs alone, so only that item fails.
+ */
+async function sendChunkPerNode(
+	ctx: IExecuteFunctions,
+	op: PipelinedOperation,
+	env: OperationEnv,
+	cluster: Cluster,
+	chunk: Planned[],
+): Promise<Outcome[]> {
+	// The slot map arrives with the first connection; any command waits for it.
+	if (cluster.slots.length === 0) {
+		try {
+			await cluster.ping();
+		} catch (error) {
+			return chunk.map(({ index }) => ({ index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) }));
+		}
+	}
+	const nodeOf = (key: string | Buffer): string => {
+		const slot = keySlot(key);
+		return cluster.slots[slot]?.join(';') ?? `slot ${slot}`;
+	};
+	const groups = new Map<string, Array<Planned & { calls: Call[] }>>();
+	for (const item of chunk) {
+		const calls = record(item.plan);
+		const keys = calls.map((c) => firstKeyOf(c.name, c.args)).filter((k) => k !== undefined);
+		const slotKey = item.plan.slotKey ?? keys[0];
+		let group = slotKey === undefined ? 'any' : nodeOf(slotKey);
+		if (keys.some((k) => nodeOf(k) !== group)) group = `alone ${item.index}`;
+		const list = groups.get(group) ?? [];
+		list.push({ ...item, calls });
+		groups.set(group, list);
+	}
+	const results = await Promise.all(
+		[...groups.values()].map((items) =>
+			execItems(ctx, op, env, cluster.pipeline(), items, (item, pipeline) =>
+				replay((item as Planned & { calls: Call[] }).calls, pipeline),
+			),
+		),
+	);
+	return results.flat();
 }
 
 /** Runs an item-by-item operation, in item order. */

@@ -31,6 +31,11 @@ export interface ItemResult {
  */
 export interface PipelinedItem {
 	send(pipeline: ChainableCommander): void;
+	/**
+	 * Optional, Cluster mode only: the key whose slot decides which node runs this item.
+	 * Defaults to the first key of the first command that send() queues.
+	 */
+	slotKey?: string;
 	/** `replies` are this item's replies in order; errors are thrown before read() is called. */
 	read(replies: unknown[]): ItemResult | null;
 }
