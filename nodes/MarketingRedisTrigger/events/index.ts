@@ -1,7 +1,9 @@
 import type { TriggerEvent } from './event';
 import { pubSubEvent } from './pubsub';
+import { streamEvent } from './stream';
 
 /** Every event of the MarketingRedisTrigger node, in the order the UI lists them. */
 export const TRIGGER_EVENTS: TriggerEvent[] = [
 	pubSubEvent,
+	streamEvent,
 ];

@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+
+import {
+	createDeferredPromise,
+	NodeOperationError,
+	type IDataObject,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
+
+import type { RedisConnectionConfig } from '../../../platform/config';
+import { sharedPool } from '../../../platform/connection-pool';
+import { toPlatformError } from '../../../platform/errors';
+import { KeySchema } from '../../../platform/keys';
+import {
+	followStreams,
+	UPDATE_STREAM_ROLE,
+	UpdateStreamReader,
+	type UpdateStream,
+} from '../../../platform/update-stream';
+import { secretsOf } from '../../shared/credentials';
+import { activationKey, register, stopPrevious } from './activations';
+import type { TriggerEvent } from './event';
+import {
+	admitMessage,
+	channelsProperty,
+	filtersProperty,
+	giveUpOption,
+	nonJsonOption,
+	readUpdateSettings,
+	triggerConfig,
+	type UpdateSettings,
+} from './update-common';
+
+const EVENT = 'contentUpdateStream';
+
+/**
+ * Content updates from the streams the Update resource's Publish appends to (stream:<channel>),
+ * read through a consumer group: updates published while the workflow was inactive are
+ * delivered when it comes back, each acknowledged once handled.
+ */
+export const streamEvent: TriggerEvent = {
+	value: EVENT,
+	name: 'Content Update (Durable Stream)',
+	description:
+		'Starts the workflow for each update appended to the channels\' streams, at least once: updates published while the workflow is inactive are delivered when it comes back',
+	properties: [
+		channelsProperty(
+			EVENT,
+			'Channels whose update stream (key stream:<channel>) to read, separated by commas. Publishers must append to the stream: the Update resource\'s Publish with "Append to Stream" on.',
+		),
+		filtersProperty(EVENT),
+		{
+			displayName: 'Options',
+			name: 'options',
+			type: 'collection',
+			placeholder: 'Add Option',
+			default: {},
+			displayOptions: { show: { event: [EVENT] } },
+			options: [
+				{
+					displayName: 'Acknowledge',
+					name: 'acknowledge',
+					type: 'options',
+					default: 'execution',
+					description: 'When an update counts as handled and is removed from the pending list',
+					options: [
+						{
+							name: 'When the Execution Finishes',
+							value: 'execution',
+							description:
+								'If n8n stops mid-execution, the update is delivered again on restart (successful or failed, a finished execution acknowledges it)',
+						},
+						{
+							name: 'As Soon as It Is Emitted',
+							value: 'emit',
+							description: 'Fastest; an update whose execution was cut short by an n8n crash is not delivered again',
+						},
+					],
+				},
+				{
+					displayName: 'Consumer Group',
+					name: 'group',
+					type: 'string',
+					default: 'n8n',
+					description:
+						'Redis consumer group. Workflows sharing a group split the updates between them; give each workflow that must see every update its own group.',
+				},
+				giveUpOption,
+				{
+					displayName: 'Max Parallel Executions',
+					name: 'maxParallel',
+					type: 'number',
+					typeOptions: { minValue: 1 },
+					default: 1,
+					description:
+						'With "When the Execution Finishes": how many executions may run at once. 1 handles updates strictly one after another, in order.',
+				},
+				{
+					displayName: 'New Group Starts At',
+					name: 'startAt',
+					type: 'options',
+					default: 'new',
+					description:
+						'Where a consumer group created by this trigger starts reading. Once the group exists it always continues where it left off, including after downtime.',
+					options: [
+						{
+							name: 'New Updates Only',
+							value: 'new',
+							description: 'Updates published from the first activation on',
+						},
+						{
+							name: 'All Retained Updates',
+							value: 'all',
+							description: 'Everything still in the stream (up to its MAXLEN), then new updates',
+						},
+					],
+				},
+				nonJsonOption,
+			],
+		},
+	],
+	start: startStream,
+};
+
+interface StreamSettings extends UpdateSettings {
+	group: string;
+	acknowledge: 'execution' | 'emit';
+	maxParallel: number;
+	startAt: '$' | '0';
+}
+
+function readStreamSettings(ctx: ITriggerFunctions): StreamSettings {
+	const options = ctx.getNodeParameter('options', {}) as IDataObject;
+	const settings = readUpdateSettings(ctx, options);
+	if (settings.channels.length === 0) {
+		throw new NodeOperationError(ctx.getNode(), 'Enter at least one channel', {
+			description: 'The platform publishes content updates on "content_updates"',
+		});
+	}
+	const group = String(options.group ?? 'n8n').trim();
+	if (group.length === 0) throw new NodeOperationError(ctx.getNode(), '"Consumer Group" must not be empty');
+	const maxParallel = Number(options.maxParallel ?? 1);
+	if (!Number.isInteger(maxParallel) || maxParallel < 1) {
+		throw new NodeOperationError(ctx.getNode(), '"Max Parallel Executions" must be a whole number of 1 or more');
+	}
+	return {
+		...settings,
+		group,
+		acknowledge: options.acknowledge === 'emit' ? 'emit' : 'execution',
+		maxParallel,
+		startAt: options.startAt === 'all' ? '0' : '$',
+	};
+}
+
+function outputOf(
+	ctx: ITriggerFunctions,
+	settings: UpdateSettings,
+	config: RedisConnectionConfig,
+	entry: { channel: string; id: string; fields: Record<string, string>; redelivered: boolean },
+): IDataObject | undefined {
+	const admitted = admitMessage(ctx, settings, config, entry.channel, entry.fields.message ?? '');
+	if (!admitted) return undefined;
+	return {
+		channel: entry.channel,
+		message: admitted.message as IDataObject,
+		publishedAt: entry.fields.publishedAt ?? null,
+		receivedAt: new Date().toISOString(),
+		id: entry.id,
+		redelivered: entry.redelivered,
+	};
+}
+
+async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
+	const node = ctx.getNode();
+	const settings = readStreamSettings(ctx);
+	const config = await triggerConfig(ctx);
+	const keys = new KeySchema(config.keyPrefix);
+	const streams: UpdateStream[] = settings.channels.map((channel) => ({ key: keys.updatesStream(channel), channel }));
+	const key = activationKey(ctx, EVENT);
+	if (await stopPrevious(key)) {
+		ctx.logger.warn(`Marketing Redis Trigger "${node.name}": stopped a stream reader left from an earlier activation`);
+	}
+	if (ctx.getMode() === 'manual') return await startManual(ctx, settings, config, streams, key);
+
+	// Earlier activations of this node share the prefix, so their unacknowledged updates are ours to finish.
+	const takeOverPrefix = `n8n:${ctx.getWorkflow().id ?? 'unsaved'}:${node.id ?? node.name}:`;
+	const reader = new UpdateStreamReader(config, {
+		streams,
+		group: settings.group,
+		consumer: `${takeOverPrefix}${randomBytes(4).toString('hex')}`,
+		takeOverPrefix,
+		newGroupStartsAt: settings.startAt,
+		maxInFlight: settings.acknowledge === 'execution' ? settings.maxParallel : 1,
+		giveUpAfterMs: settings.giveUpAfterMs,
+		logger: ctx.logger,
+		label: `Marketing Redis Trigger "${node.name}"`,
+		handle: async (entry) => {
+			const json = outputOf(ctx, settings, config, entry);
+			// Filtered out or reported: handled, so it is acknowledged like any other entry.
+			if (!json) return;
+			if (settings.acknowledge === 'emit') {
+				ctx.emit([ctx.helpers.returnJsonArray([json])]);
+				return;
+			}
+			const done = createDeferredPromise<IRun>();
+			ctx.emit([ctx.helpers.returnJsonArray([json])], undefined, done);
+			await done.promise;
+		},
+		onGiveUp: (error) => ctx.emitError(new NodeOperationError(node, error.message, { description: error.hint })),
+	});
+	try {
+		await reader.start();
+	} catch (error) {
+		const failure = error as Error & { hint?: string };
+		throw new NodeOperationError(node, `Could not read the update stream: ${failure.message}`, {
+			description: failure.hint,
+		});
+	}
+	const unregister = register(key, async () => reader.stop());
+	return {
+		closeFunction: async () => {
+			unregister();
+			await reader.stop();
+		},
+	};
+}
+
+/** "Test step": show the next update appended from now on, without touching the consumer group. */
+async function startManual(
+	ctx: ITriggerFunctions,
+	settings: UpdateSettings,
+	config: RedisConnectionConfig,
+	streams: UpdateStream[],
+	key: string,
+): Promise<ITriggerResponse> {
+	const client = sharedPool.dedicated(config, UPDATE_STREAM_ROLE, 'blocking');
+	let stopped = false;
+	const stop = async () => {
+		if (stopped) return;
+		stopped = true;
+		client.disconnect();
+		await sharedPool.release(client);
+	};
+	const unregister = register(key, stop);
+	const channelOf = new Map(streams.map((s) => [s.key, s.channel]));
+	const following = followStreams(
+		client,
+		streams.map((s) => s.key),
+		(streamKey, id, fields) => {
+			const channel = fields.channel ?? channelOf.get(streamKey) ?? streamKey;
+			const json = outputOf(ctx, settings, config, { channel, id, fields, redelivered: false });
+			if (!json) return false;
+			ctx.emit([ctx.helpers.returnJsonArray([json])]);
+			return true;
+		},
+		() => stopped,
+	);
+	following.catch(() => undefined);
+	return {
+		closeFunction: async () => {
+			unregister();
+			await stop();
+		},
+		manualTriggerFunction: async () => {
+			try {
+				await following;
+			} catch (error) {
+				const described = toPlatformError(error, secretsOf(config));
+				ctx.emitError(new NodeOperationError(ctx.getNode(), `Reading the update stream failed: ${described.message}`));
+			}
+		},
+	};
+}
