@@ -5,8 +5,8 @@
 // 4. The credential "Marketing Redis (local)" and every workflows/*.json template imported.
 // 5. `n8n start`, then the editor URL. Ctrl-C stops n8n and the redis-server it started.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 import { ensureN8n } from './n8n-install';
 import { ensureDevRedis, type DevRedis } from './lib/dev-redis';
@@ -39,21 +39,30 @@ export interface Stack {
 	stop(): Promise<void>;
 }
 
-/** Imports the templates that are new or changed since the last start, so edits made in the editor survive restarts of unchanged templates. */
-async function importTemplates(cli: N8nCli, userFolder: string, log: (line: string) => void): Promise<void> {
+/**
+ * Imports the templates that are new or changed since the last start, so edits made in the editor survive
+ * restarts for unchanged templates. One `import:workflow --separate` for all of them: each CLI call boots n8n.
+ */
+async function importTemplates(cli: N8nCli, userFolder: string, scratch: string, log: (line: string) => void): Promise<void> {
 	const stateFile = join(userFolder, 'imported-templates.json');
 	const state: Record<string, string> = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {};
-	let imported = 0;
-	for (const file of templateFiles()) {
-		const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
-		const name = file.slice(file.lastIndexOf('/') + 1);
-		if (state[name] === hash) continue;
-		await cli.importWorkflow(file);
-		state[name] = hash;
-		imported++;
+	const files = templateFiles();
+	const changed = files.filter((file) => state[basename(file)] !== hashOf(file));
+	if (changed.length > 0) {
+		const dir = join(scratch, 'templates');
+		rmSync(dir, { recursive: true, force: true });
+		mkdirSync(dir, { recursive: true });
+		for (const file of changed) copyFileSync(file, join(dir, basename(file)));
+		await cli.must(['import:workflow', '--separate', `--input=${dir}`]);
+		rmSync(dir, { recursive: true, force: true });
+		for (const file of changed) state[basename(file)] = hashOf(file);
+		writeFileSync(stateFile, JSON.stringify(state, null, 2));
 	}
-	writeFileSync(stateFile, JSON.stringify(state, null, 2));
-	log(`Templates: ${imported} imported, ${templateFiles().length - imported} unchanged`);
+	log(`Templates: ${changed.length} imported, ${files.length - changed.length} unchanged`);
+}
+
+function hashOf(file: string): string {
+	return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -77,7 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 		// Always re-imported: the Redis port or password may differ from the last start.
 		await cli.importCredentials([credentialExport(redis)], join(devDir, 'tmp'));
-		await importTemplates(cli, userFolder, log);
+		await importTemplates(cli, userFolder, join(devDir, 'tmp'), log);
 
 		log(`n8n ${install.version}: starting (about 30 s) ...`);
 		const server = await startN8nServer(install, env, {
