@@ -463,6 +463,8 @@ export interface WorkerOptions {
 	/** Jobs handled at the same time. */
 	concurrency?: number;
 	visibilityMs?: number;
+	/** Max attempts of bare payloads (pushed without an envelope). */
+	defaultMaxAttempts?: number;
 	/** Extend the deadline of running jobs every visibility/3 (on by default). */
 	heartbeat?: boolean;
 	/** Called with each error of the loop (it keeps retrying with backoff). */
@@ -565,6 +567,7 @@ export class QueueWorker {
 			try {
 				const job = await this.queue.takeBlocking(this.blocking, QUEUE_DEFAULTS.blockSliceMs, {
 					visibilityMs: this.visibilityMs,
+					defaultMaxAttempts: this.options.defaultMaxAttempts,
 					shouldStop: () => !this.running,
 				});
 				failingSince = undefined;

@@ -1,3 +1,5 @@
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
 import { runNode } from '../helpers/n8n';
 import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
@@ -122,7 +124,7 @@ describe('Job resource', () => {
 
 	it('uses the credential key prefix and the queue DB from the credential', async () => {
 		const queue = uniquePrefix('nq');
-		const credentials = (await import('../helpers/redis')).testCredentials({ queueDb: 6, keyPrefix: 'tenant7:' });
+		const credentials = (await import('../helpers/redis')).testCredentials({ queueDb: 6, keyPrefix: 'tenant7:' }) as ICredentialDataDecryptedObject;
 		await runNode({ credentials, credentialId: 'cred-q6', parameters: job('enqueue', { queue, payload: '{"t":7}' }) });
 		const keys = new KeySchema('tenant7:').queue(queue);
 		expect(keys.waiting).toBe(`tenant7:queue:${queue}`);

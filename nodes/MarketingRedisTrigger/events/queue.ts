@@ -1,0 +1,174 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type INodeProperties,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
+
+import { sharedPool } from '../../../platform/connection-pool';
+import { redact, toPlatformError } from '../../../platform/errors';
+import { KeySchema } from '../../../platform/keys';
+import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type Job } from '../../../platform/queue';
+import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
+import type { TriggerEvent } from './event';
+
+const EVENT = 'jobAvailable';
+
+const show = { show: { event: [EVENT] } };
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Queue Name',
+		name: 'jobQueue',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'content_generation',
+		description: 'Queue to work on (the Redis list queue:{Queue Name} in the queue DB); jobs come from the Marketing Redis node or Python producers',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Max Parallel Jobs',
+		name: 'maxParallelJobs',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100, numberPrecision: 0 },
+		default: 1,
+		description: 'How many executions may run at the same time; the next job is taken only when one finishes',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Visibility Timeout (Seconds)',
+		name: 'visibilityTimeout',
+		type: 'number',
+		typeOptions: { minValue: 5, numberPrecision: 0 },
+		default: 300,
+		description:
+			'If n8n stops while a job runs, the job returns to the queue after this long. While the execution runs, the deadline is pushed out every third of this time.',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Options',
+		name: 'queueOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show,
+		options: [
+			{
+				displayName: 'Give Up After (Minutes)',
+				name: 'giveUpAfterMinutes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10,
+				description: 'If Redis stays unreachable this long, report the error (n8n then retries the activation)',
+			},
+			{
+				displayName: 'Max Attempts for Bare Payloads',
+				name: 'defaultMaxAttempts',
+				type: 'number',
+				typeOptions: { minValue: 1, numberPrecision: 0 },
+				default: 3,
+				description: 'Attempts allowed for jobs a producer pushed as plain JSON, without our envelope',
+			},
+		],
+	},
+];
+
+function jobItem(queue: string, job: Job): IDataObject {
+	return {
+		queue,
+		id: job.id,
+		payload: job.payload as IDataObject,
+		attempt: job.attempt,
+		maxAttempts: job.maxAttempts,
+		enqueuedAt: job.enqueuedAt === null ? null : new Date(job.enqueuedAt).toISOString(),
+		lastError: job.lastError,
+	};
+}
+
+/** The error of a finished execution, if it failed. */
+export function runFailure(run: IRun | undefined): string | undefined {
+	const error = run?.data?.resultData?.error;
+	if (error) return error.message || 'The workflow execution failed';
+	if (run?.status === 'error' || run?.status === 'crashed' || run?.status === 'canceled') {
+		return `The workflow execution ended with status "${run.status}"`;
+	}
+	return undefined;
+}
+
+/**
+ * One workflow execution per job, at most "Max Parallel Jobs" at a time. The job is acked only
+ * when its execution finishes successfully (the donePromise of emit, as n8n's RabbitMQ Trigger
+ * does); a failed execution fails the job (retry with backoff, then dead letter). Jobs running
+ * when n8n stops are not acked and return after their visibility timeout.
+ */
+async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
+	const node = ctx.getNode();
+	const name = String(ctx.getNodeParameter('jobQueue', '') ?? '').trim();
+	if (name === '') throw new NodeOperationError(node, 'Enter the queue name', { description: 'For example content_generation' });
+	const parallel = Number(ctx.getNodeParameter('maxParallelJobs', 1));
+	if (!Number.isInteger(parallel) || parallel < 1 || parallel > 100) {
+		throw new NodeOperationError(node, `"Max Parallel Jobs" must be a whole number from 1 to 100, got ${parallel}`);
+	}
+	const visibilitySeconds = Number(ctx.getNodeParameter('visibilityTimeout', 300));
+	if (!Number.isFinite(visibilitySeconds) || visibilitySeconds < 1) {
+		throw new NodeOperationError(node, `"Visibility Timeout (Seconds)" must be at least 1, got ${visibilitySeconds}`);
+	}
+	const options = ctx.getNodeParameter('queueOptions', {}) as IDataObject;
+	const giveUpAfterMs = Number(options.giveUpAfterMinutes ?? 10) * 60_000;
+	const defaultMaxAttempts = Number(options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts);
+
+	const config = configFromCredentials(await ctx.getCredentials(CREDENTIAL_TYPE));
+	const secrets = secretsOf(config);
+	const keys = new KeySchema(config.keyPrefix).queue(name);
+	const queue = new JobQueue(sharedPool.client(config, 'queue'), keys);
+	const blocking = sharedPool.dedicated(config, 'queue', 'blocking');
+	const manual = ctx.getMode() === 'manual';
+	const label = `Marketing Redis Trigger "${node.name}" (queue ${name})`;
+
+	let worker: QueueWorker | undefined;
+	const handler = async (job: Job): Promise<void> => {
+		// "Test step" shows one job: stop taking more; this one still gets acked or failed.
+		if (manual) void worker?.stop();
+		const done = ctx.helpers.createDeferredPromise<IRun>();
+		// Always through ctx: in manual mode n8n swaps ctx.emit after trigger() returns.
+		ctx.emit([ctx.helpers.returnJsonArray([jobItem(name, job)])], undefined, done);
+		const failure = runFailure(await done.promise);
+		if (failure !== undefined) throw new Error(failure);
+	};
+	worker = new QueueWorker(queue, blocking, handler, {
+		concurrency: manual ? 1 : parallel,
+		visibilityMs: Math.round(visibilitySeconds * 1000),
+		giveUpAfterMs,
+		defaultMaxAttempts,
+		describeError: (error) => redact(error instanceof Error ? error.message : String(error), secrets),
+		onError: (error) => ctx.logger.warn(`${label}: ${toPlatformError(error, secrets).message}; retrying`),
+		onGiveUp: (error) => {
+			const described = toPlatformError(error, secrets);
+			ctx.emitError(new NodeOperationError(node, `${label} stopped: ${described.message}`, { description: described.hint }));
+		},
+	});
+	const started = worker;
+	if (!manual) started.start();
+
+	return {
+		closeFunction: async () => {
+			// Running executions keep their heartbeat and are acked when they finish (the shared
+			// client stays open); only the wait for new jobs ends here.
+			await started.stop();
+			await sharedPool.release(blocking);
+		},
+		manualTriggerFunction: manual ? async () => started.start() : undefined,
+	};
+}
+
+export const queueEvent: TriggerEvent = {
+	value: EVENT,
+	name: 'Job Available on Queue',
+	description:
+		'Runs the workflow once per job of a queue (at-least-once): the job is completed when the execution succeeds, and retried or dead-lettered when it fails',
+	properties,
+	start: startJobWorker,
+};
