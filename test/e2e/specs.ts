@@ -1,5 +1,8 @@
 // One spec per template in workflows/: how the suite runs it inside real n8n and what must be true
 // afterwards, both in the execution's output and in Redis. A template without a spec fails the suite.
+import { createHash } from 'node:crypto';
+
+import { sleep } from '../../scripts/lib/process';
 import { expect, expectEqual } from './lib/report';
 import { nodeItems, ranNodes } from './lib/execution';
 import { waitFor, type SpecContext } from './lib/context';
@@ -115,5 +118,142 @@ const queueWorker: TriggerSpec = {
 	},
 };
 
-export const SPECS: TemplateSpec[] = [rateLimited, jobProducer, queueWorker];
+const contentApproval: TriggerSpec = {
+	kind: 'trigger',
+	file: 'content-approval.json',
+	async fire(ctx) {
+		const db0 = ctx.redis.db(0);
+		await db0.del('top_content');
+		await ctx.redis.db(1).del('content:approval-123', 'content:approval-124');
+		const messages = [
+			{ draft_id: 123, status: 'approved', score: 5, approved_by: 'maria' },
+			{ draft_id: 124, status: 'draft', score: 9 },
+			{ draft_id: 123, status: 'approved', score: 2, approved_by: 'li' },
+		];
+		for (const message of messages) {
+			// PUBLISH answers how many subscribers got it: 0 means the trigger is not listening (yet).
+			const receivers = await waitFor('a subscriber on content_updates', async () => (await db0.publish('content_updates', JSON.stringify(message))) || undefined, 15_000);
+			expect(receivers >= 1, 'nobody subscribed to content_updates');
+		}
+	},
+	async verify(ctx) {
+		const db0 = ctx.redis.db(0);
+		const db1 = ctx.redis.db(1);
+		await waitFor('top_content score 7 for draft 123', async () => (await db0.zscore('top_content', '123')) === '7', 30_000);
+		expectEqual(await db0.zscore('top_content', '124'), null, 'the draft (not approved) update must not reach the leaderboard');
+		const approval = JSON.parse((await db1.get('content:approval-123')) ?? 'null') as Record<string, unknown> | null;
+		expect(approval?.status === 'approved' && approval?.approved_by === 'li', `content:approval-123 = ${JSON.stringify(approval)}`);
+		const ttl = await db1.ttl('content:approval-123');
+		expect(ttl > 2_500_000 && ttl <= 2_592_000, `approval record TTL ${ttl}`);
+		expectEqual(await db1.exists('content:approval-124'), 0, 'no approval record for the unapproved draft');
+		const executions = await waitFor(
+			'two successful executions',
+			async () => {
+				const list = await ctx.rest!.executions('tplContentApprove');
+				return list.filter((e) => e.status === 'success').length >= 2 ? list : undefined;
+			},
+			20_000,
+		);
+		await sleep(1500);
+		const after = await ctx.rest!.executions('tplContentApprove');
+		expectEqual(after.length, 2, 'executions (the filtered-out message must not start one)');
+		return `3 published, 2 executions (${executions.map((e) => e.status).join(',')}); ZSCORE top_content 123 = 7; content:approval-123 TTL ${ttl} s`;
+	},
+};
+
+const SEARCH_QUERY = 'AI marketing trends';
+const searchKey = () => `search:${createHash('sha256').update(SEARCH_QUERY.trim().toLowerCase().replace(/\s+/g, ' ')).digest('hex')}`;
+
+const searchCacheAside: ExecuteSpec = {
+	kind: 'execute',
+	file: 'search-cache-aside.json',
+	async run(ctx) {
+		const db2 = ctx.redis.db(2);
+		const key = searchKey();
+		await db2.del(key);
+		const first = await ctx.execute('tplSearchCache01');
+		const fresh = nodeItems(first, 'Return Fresh');
+		expectEqual(fresh.map((j) => j.source), ['computed'], 'first run: a miss, computed');
+		expectEqual(nodeItems(first, 'Return Cached').length, 0, 'first run: nothing from the cache');
+		const results = fresh[0].results as Array<Record<string, unknown>>;
+		expectEqual(results.length, 3, 'computed results');
+		const stored = await db2.get(key);
+		expect(stored?.includes('AI marketing trends: result 1'), `${key} (DB 2) must hold the results, got ${stored?.slice(0, 200)}`);
+		const ttl = await db2.ttl(key);
+		expect(ttl > 0 && ttl <= 3600, `cache entry TTL ${ttl}`);
+		const second = await ctx.execute('tplSearchCache01');
+		const cached = nodeItems(second, 'Return Cached');
+		expectEqual(cached.map((j) => j.source), ['cache'], 'second run: a hit');
+		expectEqual(cached[0].results, results, 'cached results equal the computed ones');
+		expect(!ranNodes(second).includes('Run Search'), 'second run must not compute');
+		return `run 1 miss -> computed and cached as ${key.slice(0, 20)}... (TTL ${ttl} s); run 2 hit`;
+	},
+};
+
+/** History as the Get History operation outputs it: one item per message, or one item with a messages list. */
+function historyMessages(items: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+	if (items.length === 1 && Array.isArray(items[0].messages)) return items[0].messages as Array<Record<string, unknown>>;
+	return items;
+}
+
+const agentMemory: ExecuteSpec = {
+	kind: 'execute',
+	file: 'agent-conversation-memory.json',
+	async run(ctx) {
+		const db0 = ctx.redis.db(0);
+		const key = 'conversation:spring_launch:copywriter';
+		await db0.del(key);
+		const first = await ctx.execute('tplAgentMemory01');
+		expectEqual(historyMessages(nodeItems(first, 'Read History')).length, 2, 'history after one turn');
+		const second = await ctx.execute('tplAgentMemory01');
+		const history = historyMessages(nodeItems(second, 'Read History'));
+		expectEqual(history.length, 4, 'history after two turns');
+		expectEqual(history.map((m) => m.role), ['user', 'assistant', 'user', 'assistant'], 'roles, oldest first');
+		expect(String(history[0].content).includes('LinkedIn hook'), `first message: ${JSON.stringify(history[0])}`);
+		expectEqual(await db0.llen(key), 4, `LLEN ${key}`);
+		const ttl = await db0.ttl(key);
+		expect(ttl > 0 && ttl <= 604_800, `conversation TTL ${ttl}`);
+		const raw = JSON.parse((await db0.lindex(key, 0)) ?? '{}') as Record<string, unknown>;
+		expectEqual(raw.role, 'user', 'first stored message role (plain JSON, readable from Python)');
+		return `2 runs -> ${key} holds 4 JSON messages (TTL ${ttl} s); Get History returns them oldest first`;
+	},
+};
+
+const healthCheck: ExecuteSpec = {
+	kind: 'execute',
+	file: 'redis-health-check.json',
+	async run(ctx) {
+		const db0 = ctx.redis.db(0);
+		const threshold = ((await db0.config('GET', 'slowlog-log-slower-than')) as string[])[1];
+		await db0.call('SLOWLOG', 'RESET');
+		const calm = await ctx.execute('tplHealthCheck01');
+		const [health] = nodeItems(calm, 'Server Health');
+		expect(health && typeof health.memory === 'object' && typeof health.keyspace === 'object', `Server Health output: ${JSON.stringify(health)?.slice(0, 300)}`);
+		expectEqual(nodeItems(calm, 'Needs Attention?', 1).length, 1, 'a calm server goes to Healthy');
+		expectEqual(nodeItems(calm, 'Alert').length, 0, 'no alert for a calm server');
+		// Make every command "slow", so the slow log fills up, and check that the alert fires.
+		try {
+			await db0.config('SET', 'slowlog-log-slower-than', '0');
+			await db0.set('e2e:slow-probe', 'x', 'EX', 60);
+			const alarmed = await ctx.execute('tplHealthCheck01');
+			const [alert] = nodeItems(alarmed, 'Alert');
+			expect(alert?.alert === true, `expected an alert, got ${JSON.stringify(nodeItems(alarmed, 'Needs Attention?', 1))?.slice(0, 300)}`);
+			expect(Number(alert.slowLogLength) > 0 && String(alert.text).includes('slow-log'), `alert: ${JSON.stringify(alert)}`);
+			return `calm -> Healthy; with slowlog-log-slower-than 0 -> Alert: "${String(alert.text).slice(0, 90)}..."`;
+		} finally {
+			await db0.config('SET', 'slowlog-log-slower-than', threshold);
+			await db0.call('SLOWLOG', 'RESET');
+		}
+	},
+};
+
+export const SPECS: TemplateSpec[] = [
+	contentApproval,
+	rateLimited,
+	searchCacheAside,
+	jobProducer,
+	queueWorker,
+	agentMemory,
+	healthCheck,
+];
 export { waitFor };
