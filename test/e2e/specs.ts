@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { sleep } from '../../scripts/lib/process';
 import { expect, expectEqual } from './lib/report';
 import { nodeItems, ranNodes } from './lib/execution';
-import { waitFor, type SpecContext } from './lib/context';
+import { noFailedExecutions, waitFor, type SpecContext } from './lib/context';
 
 export interface ExecuteSpec {
 	kind: 'execute';
@@ -91,7 +91,14 @@ const queueWorker: TriggerSpec = {
 		const db1 = ctx.redis.db(1);
 		const db3 = ctx.redis.db(3);
 		const drafts = ['content:draft-101-blog', 'content:draft-101-linkedin', 'content:draft-102-newsletter'];
-		await waitFor('three drafts cached by the worker', async () => (await db1.exists(...drafts)) === 3, 60_000);
+		await waitFor(
+			'three drafts cached by the worker',
+			async () => {
+				await noFailedExecutions(ctx, 'tplQueueWorker01');
+				return (await db1.exists(...drafts)) === 3;
+			},
+			60_000,
+		);
 		const draft = JSON.parse((await db1.get('content:draft-101-blog')) ?? '{}') as Record<string, unknown>;
 		expectEqual(draft.title, 'AI marketing trends 2026 (blog)', 'cached draft title');
 		const ttl = await db1.ttl('content:draft-101-blog');
@@ -139,7 +146,14 @@ const contentApproval: TriggerSpec = {
 	async verify(ctx) {
 		const db0 = ctx.redis.db(0);
 		const db1 = ctx.redis.db(1);
-		await waitFor('top_content score 7 for draft 123', async () => (await db0.zscore('top_content', '123')) === '7', 30_000);
+		await waitFor(
+			'top_content score 7 for draft 123',
+			async () => {
+				await noFailedExecutions(ctx, 'tplContentApprove');
+				return (await db0.zscore('top_content', '123')) === '7';
+			},
+			30_000,
+		);
 		expectEqual(await db0.zscore('top_content', '124'), null, 'the draft (not approved) update must not reach the leaderboard');
 		const approval = JSON.parse((await db1.get('content:approval-123')) ?? 'null') as Record<string, unknown> | null;
 		expect(approval?.status === 'approved' && approval?.approved_by === 'li', `content:approval-123 = ${JSON.stringify(approval)}`);

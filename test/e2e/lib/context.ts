@@ -47,6 +47,9 @@ export function makeContext(cli: N8nCli, redis: RedisClients): SpecContext {
 	return { cli, redis, execute: (id) => executeWorkflow(cli, id) };
 }
 
+/** Thrown from a probe to stop waiting at once (for example, an execution already failed). */
+export class FatalError extends Error {}
+
 /** Polls until `probe` returns a truthy value or the time is up; the last probe error is the failure. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
@@ -56,9 +59,19 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 			const value = await probe();
 			if (value) return value;
 		} catch (error) {
+			if (error instanceof FatalError) throw error;
 			last = (error as Error).message;
 		}
 		await sleep(500);
 	}
 	throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+}
+
+/** Fails fast when n8n already recorded a failed execution of the workflow. */
+export async function noFailedExecutions(ctx: SpecContext, workflowId: string): Promise<void> {
+	const list = (await ctx.rest?.executions(workflowId)) ?? [];
+	const failed = list.filter((e) => e.status === 'error' || e.status === 'crashed');
+	if (failed.length > 0) {
+		throw new FatalError(`${failed.length} execution(s) of ${workflowId} failed (ids ${failed.map((e) => e.id).join(', ')}); see n8n's Executions list`);
+	}
 }

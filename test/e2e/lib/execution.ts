@@ -24,11 +24,23 @@ export function parseExecution(stdout: string): Execution {
 	return JSON.parse(stdout.slice(start)) as Execution;
 }
 
+/** The node and message of a failed `n8n execute`, instead of pages of run data. */
+function failureSummary(output: string): string {
+	const node = output.match(/"lastNodeExecuted": "([^"]+)"/)?.[1];
+	const afterBanner = output.split('Execution error:').pop() ?? '';
+	const message = afterBanner
+		.split('\n')
+		.map((l) => l.trim())
+		.find((l) => l && !l.startsWith('====') && !l.startsWith('{'));
+	if (node || message) return `${node ? `node "${node}": ` : ''}${message ?? '(no message)'}`;
+	return `\n${tail(output, 3000)}`;
+}
+
 /** Runs a saved workflow through `n8n execute` and returns its run data; a failed execution throws. */
 export async function executeWorkflow(cli: N8nCli, id: string): Promise<Execution> {
 	const result = await cli.run(['execute', `--id=${id}`, '--rawOutput'], 180_000);
 	const output = result.stdout + result.stderr;
-	if (result.code !== 0) throw new Error(`n8n execute --id=${id} failed (exit ${result.code}):\n${tail(output, 3000)}`);
+	if (result.code !== 0) throw new Error(`n8n execute --id=${id} failed (exit ${result.code}): ${failureSummary(output)}`);
 	const execution = parseExecution(result.stdout);
 	const error = execution.data.resultData.error;
 	if (error) throw new Error(`execution of ${id} failed: ${error.message}`);
