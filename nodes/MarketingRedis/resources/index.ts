@@ -2,6 +2,7 @@ import type { ResourceDefinition } from '../../shared/operation';
 import { sessionResource } from './session';
 import { rateLimitResource } from './rateLimit';
 import { jobResource } from './job';
+import { lockResource } from './lock';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource];
