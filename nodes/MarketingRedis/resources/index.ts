@@ -3,6 +3,7 @@ import { sessionResource } from './session';
 import { rateLimitResource } from './rateLimit';
 import { jobResource } from './job';
 import { lockResource } from './lock';
+import { contentResource } from './content';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource];
