@@ -4,6 +4,8 @@ import { rateLimitResource } from './rateLimit';
 import { jobResource } from './job';
 import { lockResource } from './lock';
 import { contentResource } from './content';
+import { searchResource } from './search';
+import { apiCacheResource } from './apiCache';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource];
