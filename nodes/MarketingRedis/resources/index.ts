@@ -6,6 +6,7 @@ import { lockResource } from './lock';
 import { contentResource } from './content';
 import { searchResource } from './search';
 import { apiCacheResource } from './apiCache';
+import { conversationResource } from './conversation';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource];
