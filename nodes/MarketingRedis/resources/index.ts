@@ -7,6 +7,7 @@ import { contentResource } from './content';
 import { searchResource } from './search';
 import { apiCacheResource } from './apiCache';
 import { conversationResource } from './conversation';
+import { updateResource } from './update';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource];
