@@ -8,6 +8,7 @@ import { searchResource } from './search';
 import { apiCacheResource } from './apiCache';
 import { conversationResource } from './conversation';
 import { updateResource } from './update';
+import { serverResource } from './server';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource, serverResource];
