@@ -47,7 +47,15 @@ export function redisOptions(
 		options.sentinelPassword = config.sentinelPassword || undefined;
 		options.sentinelRetryStrategy = (attempt: number) => reconnectDelayMs(attempt);
 		options.enableTLSForSentinelMode = config.tls.enabled;
+		// Subscribes to +switch-master on the sentinels, so a failover that leaves the old
+		// master alive (SENTINEL FAILOVER, a network split) moves the client at once.
 		options.failoverDetector = true;
+		// Each attempt asks a sentinel for the current master, so retrying often is cheap; a
+		// lower cap means the client finds the promoted replica within ~0.5 s of the promotion.
+		options.retryStrategy = (attempt: number) => Math.min(reconnectDelayMs(attempt), SENTINEL_MAX_RECONNECT_MS);
+		// A master demoted to replica answers writes with READONLY: reconnect through the
+		// sentinels and send that command again (it was refused, so it did not run).
+		options.reconnectOnError = (error: Error) => (/^READONLY\b/.test(error.message) ? 2 : false);
 		delete options.host;
 		delete options.port;
 	}

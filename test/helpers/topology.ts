@@ -52,6 +52,8 @@ export interface SentinelTopology {
 	credentials(overrides?: Record<string, unknown>): Record<string, unknown>;
 	/** Port of the current master, as the sentinels report it. */
 	currentMasterPort(): number | undefined;
+	/** Starts a killed data node again on its port; sentinels turn it into a replica. Stopped by stop(). */
+	restart(node: RedisServerHandle): Promise<RedisServerHandle>;
 	/** Waits until every sentinel reports a master other than `oldPort`; returns the new port. */
 	waitForFailover(oldPort: number, timeoutMs?: number): Promise<number>;
 	stop(): Promise<void>;
@@ -228,6 +230,11 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
 					timeoutMs,
 				);
 				return port as number;
+			},
+			async restart(node) {
+				const again = await node.restart();
+				started.push({ stop: async () => (await again.kill(), again.cleanup()) });
+				return again;
 			},
 			async stop() {
 				for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
