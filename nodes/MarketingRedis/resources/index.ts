@@ -9,6 +9,7 @@ import { apiCacheResource } from './apiCache';
 import { conversationResource } from './conversation';
 import { updateResource } from './update';
 import { serverResource } from './server';
+import { leaderboardResource } from './leaderboard';
 
 /** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource, serverResource];
+export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource, serverResource, leaderboardResource];
