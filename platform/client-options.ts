@@ -3,6 +3,9 @@ import type { RedisConnectionConfig } from './config';
 
 export type ClientPurpose = 'shared' | 'blocking' | 'subscriber' | 'test';
 
+/** Retry cap in Sentinel mode, where a failover is expected and each retry asks a sentinel first. */
+export const SENTINEL_MAX_RECONNECT_MS = 500;
+
 /** How quickly a reconnecting client retries; capped so a restarted Redis is found within ~2 s. */
 export function reconnectDelayMs(attempt: number): number {
 	return Math.min(50 * 2 ** Math.min(attempt, 10), 2000);
