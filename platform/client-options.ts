@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import type { ClusterOptions, RedisOptions } from './redis-driver';
 import type { RedisConnectionConfig } from './config';
 
@@ -41,7 +43,8 @@ export function redisOptions(
 		options.tls = {
 			ca: config.tls.ca ? config.tls.ca : undefined,
 			rejectUnauthorized: config.tls.rejectUnauthorized,
-			servername: config.host,
+			// SNI takes host names only (RFC 6066); an IP address is verified against the cert's IP SANs.
+			servername: isIP(config.host) ? undefined : config.host,
 		};
 	}
 	if (config.mode === 'sentinel') {

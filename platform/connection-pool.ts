@@ -22,20 +22,42 @@ function createClient(config: RedisConnectionConfig, db: number, purpose: Client
 	// Without a listener, ioredis prints connection errors as unhandled; the commands
 	// themselves reject with the error, which is where we report it.
 	client.on('error', () => undefined);
+	if (client instanceof Redis) failInFlightOnReconnect(client);
 	installScripts(client);
 	return client;
 }
 
+type WithQueues = { flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void };
+
+/**
+ * With autoResendUnfulfilledCommands=false, ioredis keeps the commands that were in flight
+ * when a socket closed and, once a reconnect succeeds, drops them without settling their
+ * promises: a pipeline (or a BLMOVE) caught by a short network drop would wait forever.
+ * Rejecting them when the reconnect starts makes them fail as "connection lost" instead;
+ * they may or may not have been applied, which is what that error says. Commands queued
+ * while offline are left to maxRetriesPerRequest. (Cluster node connections do not retry,
+ * so ioredis already rejects theirs.)
+ */
+function failInFlightOnReconnect(client: InstanceType<typeof Redis>): void {
+	client.on('reconnecting', () => {
+		(client as unknown as WithQueues).flushQueue(new Error('Connection is closed.'), {
+			offlineQueue: false,
+			commandQueue: true,
+		});
+	});
+}
+
+/** QUIT politely (pending replies still arrive), then make sure the socket is gone. */
 async function closeQuietly(client: RedisLike): Promise<void> {
+	if (client.status === 'end') return;
+	const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
 	try {
-		await Promise.race([
-			client.quit(),
-			new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-		]);
+		await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 	} catch {
 		// quit() rejects when the socket is already gone; disconnect() below settles it either way.
 	}
 	client.disconnect();
+	await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 }
 
 /**

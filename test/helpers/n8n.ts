@@ -3,7 +3,9 @@
  * the test, run by WorkflowExecute with a small node-types registry and a credentials
  * helper. Expressions, continueOnFail and pairedItem therefore behave as they do in n8n.
  */
+import { Container } from '@n8n/di';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 import {
 	createDeferredPromise,
 	createRunExecutionData,
@@ -48,6 +50,12 @@ class TestItems implements INodeType {
 		return [items.map((json, item) => ({ json, pairedItem: { item } }))];
 	}
 }
+
+// n8n-core starts an SSH-tunnel sweeper interval the first time a node runs; in n8n the
+// shutdown hook stops it, here the test file's end does, so jest can exit.
+afterAll(() => {
+	if (Container.has(SSHClientsManager)) Container.get(SSHClientsManager).onShutdown();
+});
 
 export const NODE_TYPE = 'n8n-nodes-marketing-redis.marketingRedis';
 

@@ -1,0 +1,81 @@
+import { ConnectionPool, sharedPool } from '../../platform/connection-pool';
+import { runNode } from '../helpers/n8n';
+import { closeRawClients, rawClient, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
+
+afterAll(async () => {
+	await sharedPool.closeAll();
+	await closeRawClients();
+});
+
+/** Our clients as the server sees them (connectionName starts with n8n-marketing-redis). */
+async function ourClients(): Promise<string[]> {
+	const list = (await rawClient(0).client('LIST')) as string;
+	return list.split('\n').filter((line) => line.includes('name=n8n-marketing-redis:shared'));
+}
+
+describe('connection layer', () => {
+	it('keeps CLIENT LIST bounded over 1,000 executions that share one credential', async () => {
+		await sharedPool.closeAll();
+		const before = (await ourClients()).length;
+		const p = uniquePrefix('pool');
+		const counts: number[] = [];
+		for (let i = 0; i < 1000; i++) {
+			const result = await runNode({
+				credentialId: 'pool-cred',
+				parameters: { resource: 'session', operation: i % 2 ? 'get' : 'set', sessionId: `${p}${i % 10}`, data: '{"n":1}', ttl: 60 },
+			});
+			expect(result.error).toBeUndefined();
+			if (i % 100 === 99) counts.push((await ourClients()).length - before);
+		}
+		// Session operations use one DB, so one shared client serves all 1,000 executions.
+		expect(counts).toEqual(Array(10).fill(1));
+		expect(sharedPool.size).toBe(1);
+	}, 120_000);
+
+	it('gives a changed credential a new client, never the stale one', async () => {
+		const p = uniquePrefix('pool');
+		const ok = await runNode({
+			credentialId: 'changing-cred',
+			parameters: { resource: 'session', operation: 'get', sessionId: `${p}x` },
+		});
+		expect(ok.error).toBeUndefined();
+		const changed = await runNode({
+			credentialId: 'changing-cred',
+			credentials: testCredentials({ password: 'a-new-wrong-password' }),
+			parameters: { resource: 'session', operation: 'get', sessionId: `${p}x` },
+		});
+		expect(changed.error?.message).toMatch(/rejected the username or password/);
+		expect(changed.error?.message).not.toContain('a-new-wrong-password');
+	});
+
+	it('shares a client between roles mapped to the same DB, and separates other DBs', () => {
+		const pool = new ConnectionPool();
+		const config = testConfig();
+		expect(pool.client(config, 'session')).toBe(pool.client(config, 'default'));
+		expect(pool.client(config, 'queue')).not.toBe(pool.client(config, 'session'));
+		expect(pool.size).toBe(2);
+		return pool.closeAll();
+	});
+
+	it('gives blocking work a dedicated client, separate from the shared one', async () => {
+		const pool = new ConnectionPool();
+		const config = testConfig();
+		const shared = pool.client(config, 'queue');
+		const blocking = pool.dedicated(config, 'queue', 'blocking');
+		expect(blocking).not.toBe(shared);
+		expect(pool.size).toBe(2);
+		await pool.release(blocking);
+		expect(pool.size).toBe(1);
+		await pool.closeAll();
+		expect(pool.size).toBe(0);
+	});
+
+	it('closes idle shared clients', async () => {
+		const pool = new ConnectionPool({ idleMs: 1000 });
+		const client = pool.client(testConfig(), 'content');
+		await client.ping();
+		await pool.closeIdle(Date.now() + 1000);
+		expect(pool.size).toBe(0);
+		expect(['end', 'close']).toContain(client.status);
+	});
+});
