@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { randomBytes } from 'node:crypto';
 
 import { defaultConfig, type RedisConnectionConfig } from '../../platform/config';
@@ -25,7 +26,7 @@ export function testConfig(overrides: Partial<RedisConnectionConfig> = {}): Redi
 }
 
 /** n8n credential data for the test server, as the credential form would store it. */
-export function testCredentials(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function testCredentials(overrides: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
 	const s = testServer();
 	return {
 		mode: 'standalone',
