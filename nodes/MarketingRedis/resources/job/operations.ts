@@ -80,17 +80,21 @@ export const jobOperations: Record<string, Operation> = {
 			const jobId = p.string('options.jobId', 'Job ID', { allowEmpty: true });
 			if (Buffer.byteLength(jobId, 'utf8') > 1024) p.fail('Job ID', 'is longer than 1024 bytes');
 			const runAt = timeOr(p, 'options.runAt', 'Run At');
+			// Read (and validate) the options outside the try below, so their own errors keep their field names.
+			const settings = {
+				delayMs: secondsOr(p, 'options.delaySeconds', 'Delay (Seconds)', 0),
+				priority: p.integerOr('options.priority', 'Priority', 0, { min: 0, max: MAX_PRIORITY }),
+				maxAttempts: p.integerOr('options.maxAttempts', 'Max Attempts', QUEUE_DEFAULTS.maxAttempts, { min: 1, max: 1000 }),
+				backoffMs: secondsOr(p, 'options.backoffSeconds', 'Backoff (Seconds)', QUEUE_DEFAULTS.backoffMs / 1000, 3600),
+				maxValueBytes: p.maxValueBytes(),
+			};
 			let prepared;
 			try {
 				prepared = prepareEnqueue({
 					payload,
 					id: jobId === '' ? undefined : jobId,
-					delayMs: secondsOr(p, 'options.delaySeconds', 'Delay (Seconds)', 0),
 					runAt: runAt?.getTime(),
-					priority: p.integerOr('options.priority', 'Priority', 0, { min: 0, max: MAX_PRIORITY }),
-					maxAttempts: p.integerOr('options.maxAttempts', 'Max Attempts', QUEUE_DEFAULTS.maxAttempts, { min: 1, max: 1000 }),
-					backoffMs: secondsOr(p, 'options.backoffSeconds', 'Backoff (Seconds)', QUEUE_DEFAULTS.backoffMs / 1000, 3600),
-					maxValueBytes: p.maxValueBytes(),
+					...settings,
 				});
 			} catch (error) {
 				// Every field but the payload was validated above, so what is left is the payload's size or shape.
