@@ -85,6 +85,18 @@ describe('Conversation resource, platform format', () => {
 		}
 	});
 
+	it('appends a long batch (1,200 messages, pushed by the script in slices) in order', async () => {
+		const p = uniquePrefix('conv');
+		const messages = Array.from({ length: 1200 }, (_, n) => ({ role: 'user', content: `m${n}` }));
+		const result = await runNode({
+			parameters: append({ campaign: p, agent: 'bulk', messages: JSON.stringify(messages), maxLength: 0 }),
+		});
+		expect(result.outputs[0][0]).toMatchObject({ appended: 1200, length: 1200, trimmed: 0 });
+		const list = await rawClient(SESSION_DB).lrange(`conversation:${p}:bulk`, 0, -1);
+		expect(list.map((m) => JSON.parse(m).content)).toEqual(messages.map((m) => m.content));
+		await rawClient(SESSION_DB).del(`conversation:${p}:bulk`);
+	});
+
 	it('with TTL 0 leaves the expiry alone (a new history never expires)', async () => {
 		const p = uniquePrefix('conv');
 		await runNode({ parameters: append({ campaign: p, agent: 'a', messages: '{"content":"x"}', ttl: 0 }) });
