@@ -3,8 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { ItemParams } from './params';
 import { redisFailure } from './errors';
 import { installScripts } from '../../platform/scripts';
-import { firstKeyOf, keySlot } from '../../platform/cluster-slot';
-import type { ChainableCommander, Cluster } from '../../platform/redis-driver';
+import { execPipelined } from '../../platform/cluster-pipeline';
 import type { ItemResult, OperationEnv, PipelinedItem, PipelinedOperation, SequentialOperation } from './operation';
 
 /** Items per pipeline chunk: bounds reply buffering while keeping the socket full. */
@@ -77,47 +76,18 @@ export async function runPipelined(
 }
 
 type Planned = { index: number; plan: PipelinedItem };
-type Client = ReturnType<OperationEnv['client']>;
 
+/** One chunk of items: pipelined (one pipeline per node in Cluster mode), replies mapped back to items. */
 async function sendChunk(
 	ctx: IExecuteFunctions,
 	op: PipelinedOperation,
 	env: OperationEnv,
-	client: Client,
+	client: ReturnType<OperationEnv['client']>,
 	chunk: Planned[],
 ): Promise<Outcome[]> {
-	if (env.config.mode === 'cluster') return sendChunkPerNode(ctx, op, env, client as Cluster, chunk);
-	return execItems(ctx, op, env, client.pipeline(), chunk, (item, pipeline) => item.plan.send(pipeline));
-}
-
-/** Queues every item's commands on one pipeline, runs it, and maps the replies back to the items. */
-async function execItems(
-	ctx: IExecuteFunctions,
-	op: PipelinedOperation,
-	env: OperationEnv,
-	pipeline: ChainableCommander,
-	chunk: Planned[],
-	send: (item: Planned, pipeline: ChainableCommander) => void,
-): Promise<Outcome[]> {
-	const spans: Array<[number, number]> = [];
-	for (const item of chunk) {
-		const before = pipeline.length;
-		send(item, pipeline);
-		spans.push([before, pipeline.length]);
-	}
-	let replies: Array<[Error | null, unknown]>;
-	try {
-		replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
-	} catch (error) {
-		return chunk.map(({ index }) => ({ index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) }));
-	}
+	const replies = await execPipelined(client, chunk.map(({ plan }) => plan));
 	return chunk.map(({ index, plan }, n) => {
-		const [from, to] = spans[n];
-		const mine = replies.slice(from, to);
-		if (mine.length !== to - from) {
-			const lost = new Error('Connection is closed.');
-			return { index, error: redisFailure(ctx.getNode(), lost, index, env.secrets, op.action) };
-		}
+		const mine = replies[n];
 		const failed = mine.find(([err]) => err);
 		if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
 		try {
@@ -126,74 +96,6 @@ async function execItems(
 			return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
 		}
 	});
-}
-
-type Call = { name: string; args: unknown[] };
-
-/** Captures the commands an item's send() queues, so they can be routed and then replayed. */
-function record(plan: PipelinedItem): Call[] {
-	const calls: Call[] = [];
-	const recorder: ChainableCommander = new Proxy({} as ChainableCommander, {
-		get(_target, name) {
-			if (name === 'length') return calls.length;
-			return (...args: unknown[]) => {
-				calls.push({ name: String(name), args });
-				return recorder;
-			};
-		},
-	});
-	plan.send(recorder);
-	return calls;
-}
-
-function replay(calls: Call[], pipeline: ChainableCommander): void {
-	const target = pipeline as unknown as Record<string, (...args: unknown[]) => unknown>;
-	for (const { name, args } of calls) target[name](...args);
-}
-
-/**
- * Cluster mode: an ioredis Cluster pipeline must only touch slots of one node, so items are
- * grouped by the node that owns their key's slot and each node gets one pipeline, all sent
- * at once. An item whose keys span several nodes runs alone, so only that item fails.
- */
-async function sendChunkPerNode(
-	ctx: IExecuteFunctions,
-	op: PipelinedOperation,
-	env: OperationEnv,
-	cluster: Cluster,
-	chunk: Planned[],
-): Promise<Outcome[]> {
-	// The slot map arrives with the first connection; any command waits for it.
-	if (cluster.slots.length === 0) {
-		try {
-			await cluster.ping();
-		} catch (error) {
-			return chunk.map(({ index }) => ({ index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) }));
-		}
-	}
-	const nodeOf = (key: string | Buffer): string => {
-		const slot = keySlot(key);
-		return cluster.slots[slot]?.join(';') ?? `slot ${slot}`;
-	};
-	const groups = new Map<string, Array<Planned & { calls: Call[] }>>();
-	for (const item of chunk) {
-		const calls = record(item.plan);
-		const keys = calls.map((c) => firstKeyOf(c.name, c.args)).filter((k) => k !== undefined);
-		const slotKey = item.plan.slotKey ?? keys[0];
-		let group = slotKey === undefined ? 'any' : nodeOf(slotKey);
-		if (keys.some((k) => nodeOf(k) !== group)) group = `alone ${item.index}`;
-		const list = groups.get(group) ?? [];
-		list.push({ ...item, calls });
-		groups.set(group, list);
-	}
-	const results = await Promise.all(
-		[...groups.values()].map((items) =>
-			execItems(ctx, op, env, cluster.pipeline(), items, (item, pipeline) =>
-				replay((item as Planned & { calls: Call[] }).calls, pipeline),
-			),
-		),
-	);
-	return results.flat();
 }
 
 /** Runs an item-by-item operation, in item order. */

@@ -77,6 +77,17 @@ function tools(): Tools {
 const keys = new KeySchema('');
 const BATCH = 12;
 
+async function enqueueJobs(t: Tools, queues: string[]): Promise<void> {
+	await t.run({ resource: 'job', operation: 'enqueue', queue: '={{ $json.queue }}', payload: '{"a":1}' }, queues.map((queue) => ({ queue })));
+}
+
+/** One job taken from each queue: [{ queue, id, lease }]. */
+async function takeJobs(t: Tools, queues: string[]): Promise<IDataObject[]> {
+	await enqueueJobs(t, queues);
+	const taken = await t.run({ resource: 'job', operation: 'dequeue', queue: '={{ $json.queue }}', timeout: 0, visibilityTimeout: 60 }, queues.map((queue) => ({ queue })));
+	return taken.outputs[0].map((o) => ({ queue: o.queue, id: o.id, lease: o.lease }));
+}
+
 /** One case per `resource.operation`. */
 const CASES: Record<string, (t: Tools) => Promise<void>> = {
 	'session.set': async (t) => {
@@ -166,6 +177,191 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		const result = await t.run({ ...params, operation: 'reset' }, limitKeys.map((key) => ({ key })));
 		expect(result.outputs[0].every((o) => o.hadRequests === true)).toBe(true);
 		for (const k of limitKeys) expect(await t.raw.exists(keys.rateLimit(k))).toBe(0);
+	},
+	'lock.acquire': async (t) => {
+		const names = t.ids(BATCH, 'lock');
+		const result = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 30 }, names.map((name) => ({ name })));
+		expect(result.outputs[0].map((o) => o.acquired)).toEqual(names.map(() => true));
+		t.expectSpread(names.map((n) => keys.lock(n)));
+		for (const [i, name] of names.entries()) expect(await t.raw.get(keys.lock(name))).toBe(result.outputs[0][i].token);
+	},
+	'lock.release': async (t) => {
+		const names = t.ids(BATCH, 'lock');
+		const got = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 30 }, names.map((name) => ({ name })));
+		const items = got.outputs[0].map((o) => ({ name: o.lock, token: o.token }));
+		const result = await t.run({ resource: 'lock', operation: 'release', lockName: '={{ $json.name }}', lockToken: '={{ $json.token }}' }, items);
+		expect(result.outputs[0].map((o) => o.released)).toEqual(names.map(() => true));
+		for (const name of names) expect(await t.raw.exists(keys.lock(name))).toBe(0);
+	},
+	'lock.extend': async (t) => {
+		const names = t.ids(BATCH, 'lock');
+		const got = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 5 }, names.map((name) => ({ name })));
+		const items = got.outputs[0].map((o) => ({ name: o.lock, token: o.token }));
+		await t.run({ resource: 'lock', operation: 'extend', lockName: '={{ $json.name }}', lockToken: '={{ $json.token }}', lockTtl: 600 }, items);
+		for (const name of names) expect(await t.raw.pttl(keys.lock(name))).toBeGreaterThan(500_000);
+	},
+	'leaderboard.add': async (t) => {
+		const boards = t.ids(6, 'board');
+		const items = boards.flatMap((board) => ['a', 'b'].map((member, i) => ({ board, member, score: 10 + i })));
+		await t.run({ resource: 'leaderboard', operation: 'add', leaderboard: '={{ $json.board }}', member: '={{ $json.member }}', score: '={{ $json.score }}' }, items);
+		t.expectSpread(boards.map((b) => keys.raw(b)));
+		for (const board of boards) expect(await t.raw.zscore(keys.raw(board), 'b')).toBe('11');
+	},
+	'leaderboard.top': async (t) => {
+		const boards = t.ids(6, 'board');
+		for (const board of boards) await t.raw.zadd(keys.raw(board), 1, 'low', 9, 'high');
+		const result = await t.run({ resource: 'leaderboard', operation: 'top', leaderboard: '={{ $json.board }}', topN: 1 }, boards.map((board) => ({ board })));
+		expect(result.outputs[0].map((o) => (o.entries as IDataObject[])[0].member)).toEqual(boards.map(() => 'high'));
+	},
+	'leaderboard.rank': async (t) => {
+		const boards = t.ids(6, 'board');
+		for (const board of boards) await t.raw.zadd(keys.raw(board), 1, 'low', 9, 'high');
+		const result = await t.run({ resource: 'leaderboard', operation: 'rank', leaderboard: '={{ $json.board }}', member: 'low' }, boards.map((board) => ({ board })));
+		expect(result.outputs[0]).toHaveLength(6);
+		expect(JSON.stringify(result.outputs[0][0])).toMatch(/"score":1\b/);
+	},
+	'leaderboard.remove': async (t) => {
+		const boards = t.ids(6, 'board');
+		for (const board of boards) await t.raw.zadd(keys.raw(board), 1, 'low', 9, 'high');
+		const result = await t.run({ resource: 'leaderboard', operation: 'remove', leaderboard: '={{ $json.board }}', member: 'low' }, boards.map((board) => ({ board })));
+		expect(result.outputs[0].map((o) => o.removed)).toEqual(boards.map(() => true));
+		for (const board of boards) expect(await t.raw.zcard(keys.raw(board))).toBe(1);
+	},
+	'job.enqueue': async (t) => {
+		const queues = t.ids(6, 'q');
+		const items = [...queues, ...queues].map((queue, n) => ({ queue, n }));
+		const result = await t.run({ resource: 'job', operation: 'enqueue', queue: '={{ $json.queue }}', payload: '={{ JSON.stringify({ n: $json.n }) }}' }, items);
+		expect(result.outputs[0].map((o) => o.enqueued)).toEqual(items.map(() => true));
+		t.expectSpread(queues.map((q) => keys.queue(q).waiting));
+		for (const q of queues) expect(await t.raw.llen(keys.queue(q).waiting)).toBe(2);
+	},
+	'job.dequeue': async (t) => {
+		const queues = t.ids(6, 'q');
+		await enqueueJobs(t, queues);
+		const result = await t.run({ resource: 'job', operation: 'dequeue', queue: '={{ $json.queue }}', timeout: 0, visibilityTimeout: 60 }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].map((o) => o.queue)).toEqual(queues);
+		expect(result.outputs[0].every((o) => typeof o.lease === 'string')).toBe(true);
+	},
+	'job.complete': async (t) => {
+		const queues = t.ids(6, 'q');
+		const jobs = await takeJobs(t, queues);
+		const result = await t.run({ resource: 'job', operation: 'complete', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', options: { lease: '={{ $json.lease }}' } }, jobs);
+		expect(result.outputs[0].map((o) => o.completed)).toEqual(queues.map(() => true));
+	},
+	'job.fail': async (t) => {
+		const queues = t.ids(6, 'q');
+		const jobs = await takeJobs(t, queues);
+		const result = await t.run({ resource: 'job', operation: 'fail', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', errorMessage: 'boom', options: { lease: '={{ $json.lease }}', retry: false } }, jobs);
+		expect(result.outputs[0].map((o) => o.status)).toEqual(queues.map(() => 'dead'));
+	},
+	'job.stats': async (t) => {
+		const queues = t.ids(6, 'q');
+		await enqueueJobs(t, queues);
+		const result = await t.run({ resource: 'job', operation: 'stats', queue: '={{ $json.queue }}' }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].map((o) => o.waiting)).toEqual(queues.map(() => 1));
+	},
+	'job.recoverStalled': async (t) => {
+		const queues = t.ids(6, 'q');
+		await enqueueJobs(t, queues);
+		await t.run({ resource: 'job', operation: 'dequeue', queue: '={{ $json.queue }}', timeout: 0, visibilityTimeout: 1 }, queues.map((queue) => ({ queue })));
+		await new Promise((r) => setTimeout(r, 1100));
+		const result = await t.run({ resource: 'job', operation: 'recoverStalled', queue: '={{ $json.queue }}' }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].map((o) => o.recovered)).toEqual(queues.map(() => 1));
+	},
+	'job.retryDead': async (t) => {
+		const queues = t.ids(6, 'q');
+		const jobs = await takeJobs(t, queues);
+		await t.run({ resource: 'job', operation: 'fail', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', options: { lease: '={{ $json.lease }}', retry: false } }, jobs);
+		const result = await t.run({ resource: 'job', operation: 'retryDead', queue: '={{ $json.queue }}' }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].map((o) => o.retried)).toEqual(queues.map(() => 1));
+	},
+	'job.purgeDead': async (t) => {
+		const queues = t.ids(6, 'q');
+		const jobs = await takeJobs(t, queues);
+		await t.run({ resource: 'job', operation: 'fail', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', options: { lease: '={{ $json.lease }}', retry: false } }, jobs);
+		const result = await t.run({ resource: 'job', operation: 'purgeDead', queue: '={{ $json.queue }}' }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].map((o) => o.deleted)).toEqual(queues.map(() => 1));
+	},
+	'job.sendCeleryTask': async (t) => {
+		const queues = t.ids(6, 'celery');
+		const result = await t.run({ resource: 'job', operation: 'sendCeleryTask', celeryQueue: '={{ $json.queue }}', taskName: 'tasks.generate', args: '[1]', kwargs: '{}' }, queues.map((queue) => ({ queue })));
+		expect(result.outputs[0].every((o) => typeof o.taskId === 'string')).toBe(true);
+		t.expectSpread(queues);
+		for (const q of queues) expect(await t.raw.llen(q)).toBe(1);
+	},
+	'search.cacheResults': async (t) => {
+		const queries = t.ids(BATCH, 'query ');
+		await t.run({ resource: 'search', operation: 'cacheResults', query: '={{ $json.q }}', results: '[{"title":"x"}]', ttl: 60 }, queries.map((q) => ({ q })));
+		t.expectSpread(queries.map((q) => keys.search(q)));
+		for (const q of queries) expect(await t.raw.exists(keys.search(q))).toBe(1);
+	},
+	'search.getResults': async (t) => {
+		const queries = t.ids(BATCH, 'query ');
+		await t.run({ resource: 'search', operation: 'cacheResults', query: '={{ $json.q }}', results: '[{"title":"x"}]', ttl: 60 }, queries.map((q) => ({ q })));
+		const result = await t.run({ resource: 'search', operation: 'getResults', query: '={{ $json.q }}' }, queries.map((q) => ({ q })));
+		expect(JSON.stringify(result.outputs[0])).toContain('"title":"x"');
+		expect(result.outputs[0]).toHaveLength(BATCH);
+	},
+	'apiCache.set': async (t) => {
+		const ids = t.ids(BATCH);
+		await t.run({ resource: 'apiCache', operation: 'set', namespace: 'competitors', cacheKey: '={{ $json.id }}', value: '{"v":1}', ttl: 60 }, ids.map((id) => ({ id })));
+		t.expectSpread(ids.map((id) => keys.apiCache('competitors', id)));
+		for (const id of ids) expect(await t.raw.exists(keys.apiCache('competitors', id))).toBe(1);
+	},
+	'apiCache.get': async (t) => {
+		const ids = t.ids(BATCH);
+		for (const id of ids) await t.raw.set(keys.apiCache('competitors', id), '{"v":2}', 'EX', 60);
+		const result = await t.run({ resource: 'apiCache', operation: 'get', namespace: 'competitors', cacheKey: '={{ $json.id }}' }, ids.map((id) => ({ id })));
+		expect(JSON.stringify(result.outputs[0])).toContain('"v":2');
+		expect(result.outputs[0]).toHaveLength(BATCH);
+	},
+	'apiCache.delete': async (t) => {
+		const ids = t.ids(BATCH);
+		for (const id of ids) await t.raw.set(keys.apiCache('competitors', id), '{"v":2}', 'EX', 60);
+		const result = await t.run({ resource: 'apiCache', operation: 'delete', namespace: 'competitors', cacheKey: '={{ $json.id }}' }, ids.map((id) => ({ id })));
+		expect(result.outputs[0].map((o) => o.deleted)).toEqual(ids.map(() => true));
+	},
+	'conversation.append': async (t) => {
+		const ids = t.ids(6, 'camp');
+		const items = ids.flatMap((campaign) => [{ campaign, format: 'platform' }, { campaign, format: 'langchain' }]);
+		await t.run(
+			{ resource: 'conversation', operation: 'append', format: '={{ $json.format }}', campaign: '={{ $json.campaign }}', agent: 'writer', sessionId: '={{ $json.campaign }}', messages: '[{"role":"user","content":"hi"}]' },
+			items,
+		);
+		t.expectSpread(ids.map((c) => keys.conversation(c, 'writer')));
+		for (const c of ids) {
+			expect(await t.raw.llen(keys.conversation(c, 'writer'))).toBe(1);
+			expect(await t.raw.llen(keys.langchain(c))).toBe(1);
+		}
+	},
+	'conversation.getHistory': async (t) => {
+		const ids = t.ids(6, 'camp');
+		const params = { resource: 'conversation', format: 'platform', campaign: '={{ $json.c }}', agent: 'writer', sessionId: 'unused' };
+		await t.run({ ...params, operation: 'append', messages: '[{"role":"user","content":"hello"}]' }, ids.map((c) => ({ c })));
+		const result = await t.run({ ...params, operation: 'getHistory' }, ids.map((c) => ({ c })));
+		expect(result.outputs[0]).toHaveLength(6);
+		expect(JSON.stringify(result.outputs[0])).toContain('hello');
+	},
+	'conversation.clear': async (t) => {
+		const ids = t.ids(6, 'camp');
+		const params = { resource: 'conversation', format: 'platform', campaign: '={{ $json.c }}', agent: 'writer', sessionId: 'unused' };
+		await t.run({ ...params, operation: 'append', messages: '[{"role":"user","content":"hello"}]' }, ids.map((c) => ({ c })));
+		const result = await t.run({ ...params, operation: 'clear' }, ids.map((c) => ({ c })));
+		expect(result.outputs[0].map((o) => o.cleared)).toEqual(ids.map(() => true));
+	},
+	'update.publish': async (t) => {
+		const channels = t.ids(6, 'chan');
+		const result = await t.run(
+			{ resource: 'update', operation: 'publish', channel: '={{ $json.channel }}', message: '{"draft_id":1}', options: { durable: true } },
+			channels.map((channel) => ({ channel })),
+		);
+		expect(result.outputs[0].map((o) => o.published)).toEqual(channels.map(() => true));
+		t.expectSpread(channels.map((c) => keys.updatesStream(c)));
+		for (const c of channels) expect(await t.raw.xlen(keys.updatesStream(c))).toBe(1);
+	},
+	'server.health': async (t) => {
+		const result = await t.run({ resource: 'server', operation: 'health' }, [{}]);
+		expect(result.outputs[0]).toHaveLength(1);
 	},
 };
 

@@ -14,6 +14,7 @@ import {
 	queueReleaseLock,
 	type LockAcquireResult,
 } from '../../../../platform/lock';
+import { execPipelined } from '../../../../platform/cluster-pipeline';
 import { installScripts, queueScript } from '../../../../platform/scripts';
 import { redisFailure } from '../../../shared/errors';
 import type { ItemResult, Operation, OperationEnv } from '../../../shared/operation';
@@ -91,19 +92,15 @@ async function tryAllOnce(ctx: IExecuteFunctions, env: OperationEnv): Promise<Ma
 	if (requests.length === 0) return tries;
 	const client = env.client('default');
 	installScripts(client);
-	const pipeline = client.pipeline();
-	for (const { request } of requests) {
-		queueScript(pipeline, LOCK_ACQUIRE, [request.key], lockAcquireArgs(request.token, request.ttlMs));
-	}
-	let replies: Array<[Error | null, unknown]> = [];
-	let failure: unknown;
-	try {
-		replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
-	} catch (error) {
-		failure = error;
-	}
+	// One pipeline (one per node in Cluster mode, where locks live on different nodes).
+	const replies = await execPipelined(
+		client,
+		requests.map(({ request }) => ({
+			send: (pipeline) => queueScript(pipeline, LOCK_ACQUIRE, [request.key], lockAcquireArgs(request.token, request.ttlMs)),
+		})),
+	);
 	requests.forEach(({ index, request }, n) => {
-		const [error, reply] = replies[n] ?? [failure ?? new Error('Connection is closed.'), null];
+		const [error, reply] = replies[n][0];
 		tries.set(
 			index,
 			error
