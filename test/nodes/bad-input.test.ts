@@ -21,8 +21,8 @@ interface BadCase {
 	params: Record<string, unknown>;
 	/** The parameter that varies per item: `$json.v` is good for item 0 and bad for item 1. */
 	field: string;
-	good: unknown;
-	bad: unknown;
+	good: string | number;
+	bad: string | number;
 	/** The field label the error must name. */
 	label: string;
 	/** What the message must say about the problem. */
