@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { REPO_ROOT } from '../helpers/redis-server';
+
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+	name: string;
+	keywords: string[];
+	license: string;
+	dependencies?: Record<string, string>;
+	peerDependencies?: Record<string, string>;
+	n8n: { n8nNodesApiVersion: number; nodes: string[]; credentials: string[] };
+};
+
+beforeAll(() => {
+	// `npm test` builds first; a bare `npx jest` run builds here.
+	if (!existsSync(join(REPO_ROOT, 'dist/nodes/MarketingRedis/MarketingRedis.node.js'))) {
+		const build = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, encoding: 'utf8' });
+		if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
+	}
+}, 120_000);
+
+describe('the package as n8n loads it', () => {
+	it('is a community node package with no runtime dependencies', () => {
+		expect(pkg.name).toBe('n8n-nodes-marketing-redis');
+		expect(pkg.keywords).toContain('n8n-community-node-package');
+		expect(pkg.license).toBe('MIT');
+		expect(pkg.dependencies ?? {}).toEqual({});
+		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
+		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
+	});
+
+	it('lists both nodes and the credential, each loadable with require', () => {
+		const expected: Record<string, string> = {
+			'dist/nodes/MarketingRedis/MarketingRedis.node.js': 'MarketingRedis',
+			'dist/nodes/MarketingRedisTrigger/MarketingRedisTrigger.node.js': 'MarketingRedisTrigger',
+			'dist/credentials/MarketingRedisApi.credentials.js': 'MarketingRedisApi',
+		};
+		expect([...pkg.n8n.nodes, ...pkg.n8n.credentials].sort()).toEqual(Object.keys(expected).sort());
+		for (const [file, className] of Object.entries(expected)) {
+			// A fresh node process, as n8n would load it: no jest module registry, no ts.
+			const load = spawnSync(
+				process.execPath,
+				['-e', `const m = require(${JSON.stringify(join(REPO_ROOT, file))}); const c = new m.${className}(); console.log(c.description ? c.description.name : c.name)`],
+				{ encoding: 'utf8' },
+			);
+			expect(load.stderr).toBe('');
+			expect(load.stdout.trim()).toMatch(/^marketingRedis(Trigger|Api)?$/);
+		}
+	});
+
+	it('bundles ioredis into dist instead of requiring it at runtime', () => {
+		const driver = readFileSync(join(REPO_ROOT, 'dist/platform/redis-driver.js'), 'utf8');
+		expect(driver).not.toMatch(/require\(["']ioredis["']\)/);
+		expect(driver).toContain('autoResendUnfulfilledCommands');
+		const grep = spawnSync('grep', ['-rlE', 'require\\(["\']ioredis["\']\\)', join(REPO_ROOT, 'dist')], { encoding: 'utf8' });
+		expect(grep.stdout).toBe('');
+	});
+
+	it('ships icons, codex files and Lua scripts next to the compiled code', () => {
+		for (const file of [
+			'dist/nodes/MarketingRedis/marketingRedis.svg',
+			'dist/nodes/MarketingRedis/marketingRedis.dark.svg',
+			'dist/nodes/MarketingRedis/MarketingRedis.node.json',
+			'dist/nodes/MarketingRedisTrigger/marketingRedisTrigger.svg',
+			'dist/nodes/MarketingRedisTrigger/marketingRedisTrigger.dark.svg',
+			'dist/nodes/MarketingRedisTrigger/MarketingRedisTrigger.node.json',
+		]) {
+			expect(existsSync(join(REPO_ROOT, file))).toBe(true);
+		}
+	});
+
+	it('packs only what n8n needs', () => {
+		const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, encoding: 'utf8' });
+		expect(pack.status).toBe(0);
+		const files = (JSON.parse(pack.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+		for (const file of files) {
+			expect(file).toMatch(/^(dist\/(nodes|credentials|platform)\/.+\.(js|svg|json|lua)|package\.json|README\.md|LICENSE)$/);
+		}
+		expect(files).toContain('dist/platform/redis-driver.js');
+		expect(files.some((f) => f.endsWith('.map') || f.startsWith('test/') || f.endsWith('.ts'))).toBe(false);
+	});
+});
