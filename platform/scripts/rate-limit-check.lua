@@ -17,6 +17,12 @@ local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local consume = ARGV[3] == '1'
 
+-- Redis before 5 replicates scripts verbatim and refuses writes after TIME unless told to
+-- replicate the effects instead; from Redis 5 on this is the default and the call is a no-op.
+if redis.replicate_commands then
+	redis.replicate_commands()
+end
+
 -- The server's clock, never the callers': workers with skewed clocks still share one window.
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

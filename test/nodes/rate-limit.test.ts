@@ -132,6 +132,9 @@ describe('Rate Limit resource', () => {
 		expect(second.retryAfterMs).toBe(expected);
 		expect(second.resetAtMs).toBe(first.checkedAtMs + 10_000);
 		expect(await raw.zcard(key)).toBe(3);
+		// What a Python worker would count for the same window: ZCOUNT key (now-window +inf
+		const pyNow = await serverNowMs(raw);
+		expect(await raw.zcount(key, `(${pyNow - 10_000}`, '+inf')).toBe(3);
 	});
 
 	it('acceptance: 200 parallel platform-level checks on one key over 8 connections with max 50 allow exactly 50', async () => {
