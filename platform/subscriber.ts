@@ -141,7 +141,8 @@ export class ResilientSubscriber {
 		client.removeAllListeners('pmessage');
 		// QUIT would wait in the offline queue while Redis is down; drop the socket at once then.
 		if (client.status !== 'ready') client.disconnect();
-		await this.pool.release(client);
+		// A client caught mid-reconnect may never report `end`; do not let closing hang on it.
+		await Promise.race([this.pool.release(client), new Promise((resolve) => setTimeout(resolve, 1500))]);
 	}
 
 	private get label(): string {

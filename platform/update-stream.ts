@@ -91,6 +91,21 @@ function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+interface Interrupt {
+	promise: Promise<never>;
+	reject(error: Error): void;
+}
+
+function newInterrupt(): Interrupt {
+	let reject: (error: Error) => void = () => undefined;
+	const promise = new Promise<never>((_resolve, rej) => {
+		reject = rej;
+	});
+	// Only ever awaited through Promise.race; never an unhandled rejection on its own.
+	promise.catch(() => undefined);
+	return { promise, reject };
+}
+
 /**
  * Reads update streams through a consumer group with XREADGROUP BLOCK on a dedicated client.
  *
@@ -122,6 +137,14 @@ export class UpdateStreamReader {
 	private slotWaiters: Array<() => void> = [];
 
 	private lastError: unknown;
+
+	/**
+	 * Rejected when the blocking connection closes or the reader stops. ioredis neither
+	 * re-sends nor rejects a command that was in flight when the socket closed
+	 * (autoResendUnfulfilledCommands=false), and commands queued while reconnecting stay queued
+	 * after disconnect(); racing every read against this keeps the loop from hanging on them.
+	 */
+	private interrupt = newInterrupt();
 
 	/** Set at start and after every lost connection: read this consumer's pending list first. */
 	private needsDrain = true;
@@ -170,6 +193,7 @@ export class UpdateStreamReader {
 			if (!this.loop || this.stopping) return;
 			// A reply lost with the connection leaves its entries in our pending list: reread it.
 			this.needsDrain = true;
+			this.interruptReads(new Error('Connection is closed.'));
 			this.watch.lost();
 		});
 		client.on('reconnecting', () => this.watch.retrying());
@@ -194,13 +218,26 @@ export class UpdateStreamReader {
 		this.stopping = true;
 		this.watch.stop();
 		for (const wake of this.slotWaiters.splice(0)) wake();
+		this.interruptReads(new Error('stopped'));
 		const client = this.blocking;
 		if (!client) return;
 		// Aborts the blocking XREADGROUP at once; QUIT would queue behind it.
 		client.disconnect();
 		await this.loop?.catch(() => undefined);
 		await this.flushAcks(1000);
-		await this.pool.release(client);
+		await Promise.race([this.pool.release(client), sleep(1000)]);
+	}
+
+	private interruptReads(error: Error): void {
+		const current = this.interrupt;
+		this.interrupt = newInterrupt();
+		current.reject(error);
+	}
+
+	/** Awaits a command on the blocking client, giving up on it when the connection closes. */
+	private async read<T>(command: Promise<T>): Promise<T> {
+		command.catch(() => undefined);
+		return await Promise.race([command, this.interrupt.promise]);
 	}
 
 	private get label(): string {
@@ -280,17 +317,19 @@ export class UpdateStreamReader {
 					this.needsDrain = false;
 					for (const stream of streams) await this.drainPending(client, stream, batch);
 				}
-				const reply = (await client.xreadgroup(
-					'GROUP',
-					group,
-					consumer,
-					'COUNT',
-					batch,
-					'BLOCK',
-					blockMs,
-					'STREAMS',
-					...streams.map((s) => s.key),
-					...streams.map(() => '>'),
+				const reply = (await this.read(
+					client.xreadgroup(
+						'GROUP',
+						group,
+						consumer,
+						'COUNT',
+						batch,
+						'BLOCK',
+						blockMs,
+						'STREAMS',
+						...streams.map((s) => s.key),
+						...streams.map(() => '>'),
+					),
 				)) as StreamReply;
 				if (this.watch.isLost) this.watch.recovered();
 				if (reply) await this.dispatchReply(reply, false);
@@ -304,8 +343,12 @@ export class UpdateStreamReader {
 					for (const stream of streams) await this.ensureGroup(client, stream.key, '0').catch(() => undefined);
 					continue;
 				}
-				this.lastError = error;
-				this.watch.noteError(error);
+				// Connection failures are noted from the client's `error` events, which say why
+				// (refused, auth); the read itself only knows the socket closed.
+				if (client.status === 'ready') {
+					this.lastError = error;
+					this.watch.noteError(error);
+				}
 				this.needsDrain = true;
 				// Also for errors on a live connection (WRONGTYPE, NOPERM): the budget applies to any
 				// state where updates cannot be read, so a broken trigger ends up reported.
@@ -318,15 +361,8 @@ export class UpdateStreamReader {
 	private async drainPending(client: RedisLike, stream: UpdateStream, batch: number): Promise<void> {
 		let cursor = '0';
 		while (!this.stopping) {
-			const reply = (await client.xreadgroup(
-				'GROUP',
-				this.options.group,
-				this.options.consumer,
-				'COUNT',
-				batch,
-				'STREAMS',
-				stream.key,
-				cursor,
+			const reply = (await this.read(
+				client.xreadgroup('GROUP', this.options.group, this.options.consumer, 'COUNT', batch, 'STREAMS', stream.key, cursor),
 			)) as StreamReply;
 			const entries = reply?.[0]?.[1] ?? [];
 			if (entries.length === 0) return;
