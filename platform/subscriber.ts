@@ -80,7 +80,9 @@ export class ResilientSubscriber {
 			logger: this.logger,
 			secrets: this.secrets,
 			onGiveUp: (error) => {
-				void this.stop().finally(() => this.options.onGiveUp(error));
+				// Report first: closing a client caught mid-reconnect can take a moment.
+				this.options.onGiveUp(error);
+				void this.stop();
 			},
 		});
 	}
