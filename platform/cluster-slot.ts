@@ -71,3 +71,18 @@ export function firstKeyOf(command: string, args: unknown[]): string | Buffer | 
 	}
 	return isKey(rest[0]) ? rest[0] : undefined;
 }
+
+/**
+ * Splits keys into groups that share a hash slot, in first-seen order: a multi-key command
+ * (XREADGROUP over several streams, MGET) must be sent once per group in Cluster mode.
+ */
+export function groupKeysBySlot(keys: string[]): string[][] {
+	const groups = new Map<number, string[]>();
+	for (const key of keys) {
+		const slot = keySlot(key);
+		const list = groups.get(slot) ?? [];
+		list.push(key);
+		groups.set(slot, list);
+	}
+	return [...groups.values()];
+}
