@@ -162,6 +162,22 @@ describe('Lock resource', () => {
 		expect(await raw.get(`lock:${p}long`)).toBe('someone');
 	});
 
+	it('treats glob, Lua-significant and control characters in names and tokens literally', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		const name = `${p}camp*aign?[1] "x"\n--]]`;
+		const token = `tok'en"]]--%s\0 \n end`;
+		await raw.set(`lock:${p}campXaignY1 "x"\n--]]`, 'bystander', 'EX', 30);
+		await raw.set(`lock:${name}`, token, 'EX', 30);
+		const wrong = await runNode({ parameters: { resource: 'lock', operation: 'release', lockName: name, lockToken: `${token}x` } });
+		expect(wrong.outputs[0][0]).toMatchObject({ outcome: 'notOwner' });
+		const right = await runNode({ parameters: { resource: 'lock', operation: 'release', lockName: name, lockToken: token } });
+		expect(right.outputs[0][0]).toMatchObject({ released: true });
+		expect(await raw.exists(`lock:${name}`)).toBe(0);
+		// A key the pattern would have matched, were it a pattern, is untouched.
+		expect(await raw.get(`lock:${p}campXaignY1 "x"\n--]]`)).toBe('bystander');
+	});
+
 	it('acceptance: 20 concurrent platform-level acquirers on separate connections never overlap', async () => {
 		const p = uniquePrefix('lk');
 		const key = `lock:${p}contended`;
@@ -244,7 +260,7 @@ describe('Lock resource', () => {
 			],
 		});
 		expect(continued.error).toBeUndefined();
-		expect(continued.outputs[0][0].error).toMatch(/Item 0: "Wait Up To \(Ms\)" must be a whole number from 0/);
+		expect(continued.outputs[0][0].error).toMatch(/Item 0: "Wait Up To \(Ms\)" must be a whole number of at least 0/);
 		expect(continued.outputs[0][1]).toMatchObject({ acquired: true });
 		expect(continued.items[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 		expect(await raw.exists(`lock:${p}ok`)).toBe(0);
