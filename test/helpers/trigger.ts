@@ -34,7 +34,14 @@ import {
 import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 
 import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
-import { MarketingRedisTrigger } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
+import type { MarketingRedisTrigger as MarketingRedisTriggerType } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
+
+// Loaded by its full file name: under tsx (the bench), `MarketingRedisTrigger.node` would resolve
+// to the codex file MarketingRedisTrigger.node.json instead of the .ts module.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { MarketingRedisTrigger } = require('../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node.ts') as {
+	MarketingRedisTrigger: typeof MarketingRedisTriggerType;
+};
 
 export const TRIGGER_TYPE = 'n8n-nodes-marketing-redis.marketingRedisTrigger';
 
