@@ -83,6 +83,7 @@ export class KeySchema {
 			meta: `${tag}:meta`,
 			dead: `${tag}:dead`,
 			ids: `${tag}:ids`,
+			seq: `${tag}:seq`,
 		};
 	}
 
@@ -111,6 +112,8 @@ export interface QueueKeys {
 	dead: string;
 	/** Set of caller-given job ids still live or dead, for de-duplication. */
 	ids: string;
+	/** Counter that orders prioritised jobs of equal priority first-in, first-out. */
+	seq: string;
 }
 
 /** Trim, lower-case and collapse internal whitespace, so equivalent queries share a key. */

@@ -14,11 +14,11 @@ import { defineScript, installScripts, queueScript, runScript, type RedisLike } 
  * script that moves it into flight (a sorted set by visibility deadline plus the envelope in a
  * hash); Complete deletes it, Fail schedules a retry with backoff or dead-letters it, and any
  * later take returns jobs whose deadline passed. Every state change is one script over the
- * nine keys of one queue, which share a Cluster hash tag.
+ * ten keys of one queue, which share a Cluster hash tag.
  */
 
-// Every queue script receives all nine keys, in this order.
-const KEY_COUNT = 9;
+// Every queue script receives all ten keys, in this order.
+const KEY_COUNT = 10;
 export const QUEUE_ENQUEUE = defineScript('queueEnqueue', 'queue-enqueue.lua', KEY_COUNT);
 export const QUEUE_TAKE = defineScript('queueTake', 'queue-take.lua', KEY_COUNT);
 export const QUEUE_COMPLETE = defineScript('queueComplete', 'queue-complete.lua', KEY_COUNT);
@@ -43,7 +43,7 @@ export const QUEUE_DEFAULTS = {
 export const MAX_PRIORITY = 100;
 
 export function queueKeyList(keys: QueueKeys): string[] {
-	return [keys.waiting, keys.claim, keys.priority, keys.delayed, keys.inflight, keys.jobs, keys.meta, keys.dead, keys.ids];
+	return [keys.waiting, keys.claim, keys.priority, keys.delayed, keys.inflight, keys.jobs, keys.meta, keys.dead, keys.ids, keys.seq];
 }
 
 export interface EnqueueInput {

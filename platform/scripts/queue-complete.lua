@@ -1,5 +1,5 @@
 -- Complete (acknowledge) a job in flight: it is gone for good.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 id, 2 lease ('' = whoever holds it)
 -- Returns 'done', 'missing' (not in flight: unknown, already done, or returned after its
 -- visibility timeout) or 'stale' (in flight under another lease: a newer delivery owns it).

@@ -1,10 +1,12 @@
 -- Enqueue one job (envelope built by the caller).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids (every queue script takes all nine)
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq (every queue script takes all ten)
 -- ARGV: 1 id, 2 envelope JSON, 3 de-duplicate ('1' = refuse an id that is still live or dead),
 --       4 delay ms, 5 run-at epoch ms (0 = none), 6 priority (0 = normal)
 -- Returns {1, runAt} when enqueued, {0, 0} when the id is a duplicate.
 -- Normal jobs go to the waiting list (LPUSH, so a Python BRPOP consumer sees them oldest-first);
 -- delayed and prioritised jobs are held by id, with their envelope in the jobs hash.
+-- TIME before writes needs effects replication, the default only from Redis 5 on.
+if redis.replicate_commands then redis.replicate_commands() end
 local id = ARGV[1]
 if ARGV[3] == '1' and redis.call('SADD', KEYS[9], id) == 0 then
 	return {0, 0}
@@ -22,8 +24,8 @@ if runAt > now then
 end
 if priority > 0 then
 	redis.call('HSET', KEYS[6], id, ARGV[2])
-	-- Higher priority first; within one priority, older first (score grows with time).
-	redis.call('ZADD', KEYS[3], -priority * 1e13 + now, id)
+	-- Higher priority first; within one priority, first in first out (the seq counter).
+	redis.call('ZADD', KEYS[3], (101 - priority) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, id)
 	return {1, now}
 end
 redis.call('LPUSH', KEYS[1], ARGV[2])

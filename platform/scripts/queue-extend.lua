@@ -1,7 +1,9 @@
 -- Extend the visibility deadline of a job in flight (a worker's heartbeat while it runs).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 id, 2 lease ('' = any), 3 visibility ms from now
 -- Returns {'ok', deadline}, {'missing'} or {'stale'}.
+-- TIME before writes needs effects replication, the default only from Redis 5 on.
+if redis.replicate_commands then redis.replicate_commands() end
 local id = ARGV[1]
 if not redis.call('ZSCORE', KEYS[5], id) then return {'missing'} end
 if ARGV[2] ~= '' then

@@ -1,9 +1,11 @@
 -- Fail a job in flight: retry it after an exponential backoff (via the delayed set) until it
 -- has used its attempts, then move it to the dead-letter list with the error kept.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 id, 2 lease ('' = any), 3 error text, 4 base backoff ms (-1 = the job's own),
 --       5 retry ('1'; '0' = dead-letter now), 6 max backoff ms, 7 default max attempts, 8 default backoff ms
 -- Returns {'retry', attempt, runAt}, {'dead', attempt, failedAt}, {'missing'} or {'stale'}.
+-- TIME before writes needs effects replication, the default only from Redis 5 on.
+if redis.replicate_commands then redis.replicate_commands() end
 local K_DELAYED, K_INFLIGHT, K_JOBS, K_META, K_DEAD = KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id = ARGV[1]
 if not redis.call('ZSCORE', K_INFLIGHT, id) then return {'missing'} end

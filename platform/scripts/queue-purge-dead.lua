@@ -1,5 +1,5 @@
 -- Delete dead-lettered jobs for good (oldest first), freeing their ids for re-use.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 max jobs to delete in this call
 -- Returns the number deleted.
 local deleted = 0

@@ -1,7 +1,9 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
+-- TIME before writes needs effects replication, the default only from Redis 5 on.
+if redis.replicate_commands then redis.replicate_commands() end
 local K_WAIT, K_PRI, K_JOBS, K_META, K_DEAD = KEYS[1], KEYS[3], KEYS[6], KEYS[7], KEYS[8]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -21,7 +23,7 @@ local function revive(entry)
 	p = math.floor(p)
 	if p > 0 then
 		redis.call('HSET', K_JOBS, dead.id, dead.job)
-		redis.call('ZADD', K_PRI, -p * 1e13 + now, dead.id)
+		redis.call('ZADD', K_PRI, (101 - p) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, dead.id)
 	else
 		redis.call('LPUSH', K_WAIT, dead.job)
 	end

@@ -1,5 +1,5 @@
 -- A consistent snapshot of one queue's counts (read only).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
 --          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none)}
 local t = redis.call('TIME')

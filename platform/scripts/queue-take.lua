@@ -2,11 +2,13 @@
 -- housekeeping, so nobody has to schedule it: due delayed jobs go back to waiting, and jobs
 -- whose visibility deadline passed (their worker died or hung) are returned or dead-lettered.
 -- With ARGV[1] = '0' it only does the housekeeping (the Recover Stalled operation).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 -- ARGV: 1 take ('1'/'0'), 2 visibility ms, 3 id for a bare payload, 4 lease token,
 --       5 default max attempts, 6 max jobs moved per housekeeping step
 -- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
 --      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
+-- TIME before writes needs effects replication, the default only from Redis 5 on.
+if redis.replicate_commands then redis.replicate_commands() end
 local K_WAIT, K_CLAIM, K_PRI, K_DELAYED, K_INFLIGHT, K_JOBS, K_META, K_DEAD = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -37,7 +39,7 @@ local function requeue(id, raw, env, head)
 	local p = priorityOf(env)
 	if p > 0 then
 		redis.call('HSET', K_JOBS, id, raw)
-		redis.call('ZADD', K_PRI, -p * 1e13 + now, id)
+		redis.call('ZADD', K_PRI, (101 - p) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, id)
 	else
 		redis.call('HDEL', K_JOBS, id)
 		if head then redis.call('RPUSH', K_WAIT, raw) else redis.call('LPUSH', K_WAIT, raw) end

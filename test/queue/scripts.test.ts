@@ -77,6 +77,12 @@ describe('queue scripts', () => {
 		const order: unknown[] = [];
 		for (let job = await queue.take(); job; job = await queue.take()) order.push(job.payload);
 		expect(order).toEqual(['p10', 'p5-a', 'p5-b', 'normal-1', 'normal-2']);
+		// Same priority, same millisecond (one pipeline): still first in, first out.
+		const many = Array.from({ length: 50 }, (_, n) => n);
+		await queue.enqueue(many.map((n) => ({ payload: n, priority: 7 })));
+		const taken: unknown[] = [];
+		for (let job = await queue.take(); job; job = await queue.take()) taken.push(job.payload);
+		expect(taken).toEqual(many);
 	});
 
 	it('retries with exponential backoff, then dead-letters with the last error kept', async () => {
