@@ -48,7 +48,7 @@ export const streamEvent: TriggerEvent = {
 	properties: [
 		channelsProperty(
 			EVENT,
-			'Channels whose update stream (key stream:<channel>) to read, separated by commas. Publishers must append to the stream: the Update resource\'s Publish with "Append to Stream" on.',
+			'Channels whose update stream (key stream:<channel>) to read, separated by commas. Publishers must append to the stream: the Update resource\'s Publish with "Also Append to Stream (Durable)" on.',
 		),
 		filtersProperty(EVENT),
 		{
