@@ -114,7 +114,12 @@ function classify(raw: string, errno: string | undefined): Described {
 			hint: 'Check the TLS switch against the server, and the CA certificate; turn off verification only for self-signed test servers',
 		};
 	}
-	if (has('CONNECTION IS CLOSED') || has('STREAM ISN\'T WRITEABLE') || has('MAX RETRIES PER REQUEST')) {
+	if (
+		has('CONNECTION IS CLOSED') ||
+		has('STREAM ISN\'T WRITEABLE') ||
+		has('MAX RETRIES PER REQUEST') ||
+		has('ABORTED DUE TO CONNECTION CLOSE')
+	) {
 		return {
 			code: 'CONNECTION_LOST',
 			message: 'The connection to Redis was lost',
