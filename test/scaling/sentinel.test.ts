@@ -117,12 +117,14 @@ describe('Sentinel mode', () => {
 		triggers.push(worker);
 
 		const acked: number[] = [];
+		const outageErrors = new Set<string>();
 		const enqueue = async (n: number): Promise<boolean> => {
 			const result = await runNode({
 				parameters: { resource: 'job', operation: 'enqueue', queue, payload: `={{ JSON.stringify({ n: ${n} }) }}` },
 				credentials: creds(),
 				credentialId: 'sentinel',
 			});
+			if (result.error) outageErrors.add(result.error.message);
 			if (result.error || result.outputs[0]?.[0]?.enqueued !== true) return false;
 			acked.push(n);
 			return true;
@@ -196,6 +198,11 @@ describe('Sentinel mode', () => {
 		expect(session.outputs[0][0]).toMatchObject({ found: true, data: { n: 1 } });
 		expect(pubsub.errors).toEqual([]);
 		expect(worker.errors).toEqual([]);
+		// What a workflow sees during the outage: a readable error, never a secret.
+		for (const message of outageErrors) {
+			expect(message).not.toContain(topo.password);
+			expect(message).not.toContain(topo.sentinelPassword);
+		}
 
 		const figures = {
 			failoverSeenByNodeMs: Math.round(firstWriteAfterKill - killedAt),
@@ -204,6 +211,7 @@ describe('Sentinel mode', () => {
 			jobsAcknowledged: acked.length,
 			jobsProcessed: processed.length,
 			duplicateDeliveries: processed.length - new Set(processed).size,
+			errorsSeenDuringOutage: [...outageErrors],
 		};
 		// The report the issue asks for: how long the node saw the outage.
 		console.log(`Sentinel failover figures: ${JSON.stringify(figures)}`);
