@@ -186,45 +186,67 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 
 	// Earlier activations of this node share the prefix, so their unacknowledged updates are ours to finish.
 	const takeOverPrefix = `n8n:${ctx.getWorkflow().id ?? 'unsaved'}:${node.id ?? node.name}:`;
-	const reader = new UpdateStreamReader(config, {
-		streams,
-		group: settings.group,
-		consumer: `${takeOverPrefix}${randomBytes(4).toString('hex')}`,
-		takeOverPrefix,
-		newGroupStartsAt: settings.startAt,
-		maxInFlight: settings.acknowledge === 'execution' ? settings.maxParallel : 1,
-		giveUpAfterMs: settings.giveUpAfterMs,
-		logger: ctx.logger,
-		label: `Marketing Redis Trigger "${node.name}"`,
-		handle: async (entry) => {
-			const json = outputOf(ctx, settings, config, entry);
-			// Filtered out or reported: handled, so it is acknowledged like any other entry.
-			if (!json) return;
-			if (settings.acknowledge === 'emit') {
-				ctx.emit([ctx.helpers.returnJsonArray([json])]);
-				return;
-			}
-			const done = createDeferredPromise<IRun>();
-			ctx.emit([ctx.helpers.returnJsonArray([json])], undefined, done);
-			await done.promise;
-		},
-		onGiveUp: (error) => ctx.emitError(new NodeOperationError(node, error.message, { description: error.hint })),
-	});
+	const consumer = `${takeOverPrefix}${randomBytes(4).toString('hex')}`;
+	let gaveUp = false;
+	const readers = streamGroups(config, streams).map(
+		(group) =>
+			new UpdateStreamReader(config, {
+				streams: group,
+				group: settings.group,
+				consumer,
+				takeOverPrefix,
+				newGroupStartsAt: settings.startAt,
+				maxInFlight: settings.acknowledge === 'execution' ? settings.maxParallel : 1,
+				giveUpAfterMs: settings.giveUpAfterMs,
+				logger: ctx.logger,
+				label: `Marketing Redis Trigger "${node.name}"`,
+				handle: async (entry) => {
+					const json = outputOf(ctx, settings, config, entry);
+					// Filtered out or reported: handled, so it is acknowledged like any other entry.
+					if (!json) return;
+					if (settings.acknowledge === 'emit') {
+						ctx.emit([ctx.helpers.returnJsonArray([json])]);
+						return;
+					}
+					const done = createDeferredPromise<IRun>();
+					ctx.emit([ctx.helpers.returnJsonArray([json])], undefined, done);
+					await done.promise;
+				},
+				onGiveUp: (error) => {
+					if (gaveUp) return;
+					gaveUp = true;
+					ctx.emitError(new NodeOperationError(node, error.message, { description: error.hint }));
+				},
+			}),
+	);
+	const stopAll = async () => {
+		await Promise.all(readers.map(async (reader) => reader.stop()));
+	};
 	try {
-		await reader.start();
+		for (const reader of readers) await reader.start();
 	} catch (error) {
+		await stopAll();
 		const failure = error as Error & { hint?: string };
 		throw new NodeOperationError(node, `Could not read the update stream: ${failure.message}`, {
 			description: failure.hint,
 		});
 	}
-	const unregister = register(key, async () => reader.stop());
+	const unregister = register(key, stopAll);
 	return {
 		closeFunction: async () => {
 			unregister();
-			await reader.stop();
+			await stopAll();
 		},
 	};
+}
+
+/**
+ * Streams read together by one blocking client. A multi-key XREADGROUP must stay in one
+ * Cluster slot, and stream:{channel} keys of different channels rarely share one, so in
+ * Cluster mode each stream gets its own reader.
+ */
+function streamGroups(config: RedisConnectionConfig, streams: UpdateStream[]): UpdateStream[][] {
+	return config.mode === 'cluster' ? streams.map((stream) => [stream]) : [streams];
 }
 
 /** "Test step": show the next update appended from now on, without touching the consumer group. */
@@ -235,27 +257,39 @@ async function startManual(
 	streams: UpdateStream[],
 	key: string,
 ): Promise<ITriggerResponse> {
-	const client = sharedPool.dedicated(config, UPDATE_STREAM_ROLE, 'blocking');
+	const clients = streamGroups(config, streams).map((group) => ({
+		group,
+		client: sharedPool.dedicated(config, UPDATE_STREAM_ROLE, 'blocking'),
+	}));
 	let stopped = false;
 	const stop = async () => {
 		if (stopped) return;
 		stopped = true;
-		client.disconnect();
-		await sharedPool.release(client);
+		for (const { client } of clients) client.disconnect();
+		await Promise.all(clients.map(async ({ client }) => sharedPool.release(client)));
 	};
 	const unregister = register(key, stop);
 	const channelOf = new Map(streams.map((s) => [s.key, s.channel]));
-	const following = followStreams(
-		client,
-		streams.map((s) => s.key),
-		(streamKey, id, fields) => {
-			const channel = fields.channel ?? channelOf.get(streamKey) ?? streamKey;
-			const json = outputOf(ctx, settings, config, { channel, id, fields, redelivered: false });
-			if (!json) return false;
-			ctx.emit([ctx.helpers.returnJsonArray([json])]);
-			return true;
-		},
-		() => stopped,
+	let shown = false;
+	const following = Promise.all(
+		clients.map(async ({ group, client }) =>
+			followStreams(
+				client,
+				group.map((s) => s.key),
+				(streamKey, id, fields) => {
+					if (shown) return true;
+					const channel = fields.channel ?? channelOf.get(streamKey) ?? streamKey;
+					const json = outputOf(ctx, settings, config, { channel, id, fields, redelivered: false });
+					if (!json) return false;
+					shown = true;
+					ctx.emit([ctx.helpers.returnJsonArray([json])]);
+					// The other followers (Cluster, one per stream) have nothing more to do.
+					void stop();
+					return true;
+				},
+				() => stopped,
+			),
+		),
 	);
 	following.catch(() => undefined);
 	return {
@@ -267,6 +301,7 @@ async function startManual(
 			try {
 				await following;
 			} catch (error) {
+				if (shown || stopped) return;
 				const described = toPlatformError(error, secretsOf(config));
 				ctx.emitError(new NodeOperationError(ctx.getNode(), `Reading the update stream failed: ${described.message}`));
 			}
