@@ -22,8 +22,11 @@ function collect(
 	ctx: IExecuteFunctions,
 	outcomes: Outcome[],
 	outputs: number,
+	errorOutput = 0,
 ): INodeExecutionData[][] {
 	const out: INodeExecutionData[][] = Array.from({ length: outputs }, () => []);
+	// An operation may route failed items elsewhere (a limited branch fails closed); only when that output exists.
+	const failed = errorOutput < outputs ? errorOutput : 0;
 	const continueOnFail = ctx.continueOnFail();
 	for (const outcome of outcomes.sort((a, b) => a.index - b.index)) {
 		if ('error' in outcome) {
@@ -31,7 +34,7 @@ function collect(
 			const json: IDataObject = { error: outcome.error.message };
 			const description = (outcome.error as { description?: string }).description;
 			if (description) json.errorDescription = description;
-			out[0].push({ json, pairedItem: { item: outcome.index } });
+			out[failed].push({ json, pairedItem: { item: outcome.index } });
 		} else {
 			emit(out, outcome.index, outcome.result);
 		}
@@ -72,7 +75,7 @@ export async function runPipelined(
 		}
 		for (const chunk of await Promise.all(chunks)) outcomes.push(...chunk);
 	}
-	return collect(ctx, outcomes, outputs);
+	return collect(ctx, outcomes, outputs, op.errorOutput);
 }
 
 type Planned = { index: number; plan: PipelinedItem };
@@ -117,5 +120,5 @@ export async function runSequential(
 			outcomes.push({ index: i, error: wrapped });
 		}
 	}
-	return collect(ctx, outcomes, outputs);
+	return collect(ctx, outcomes, outputs, op.errorOutput);
 }

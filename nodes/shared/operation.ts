@@ -45,6 +45,8 @@ export interface PipelinedOperation {
 	role: DbRole;
 	/** Short verb for error messages, e.g. "Set Session". */
 	action: string;
+	/** With continueOnFail, the output that failed items go to when the node shows it (default 0). */
+	errorOutput?: number;
 	plan(params: ItemParams, env: OperationEnv): PipelinedItem;
 }
 
@@ -53,6 +55,7 @@ export interface SequentialOperation {
 	kind: 'sequential';
 	role: DbRole;
 	action: string;
+	errorOutput?: number;
 	run(params: ItemParams, env: OperationEnv, ctx: IExecuteFunctions): Promise<ItemResult | null>;
 }
 

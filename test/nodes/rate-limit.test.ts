@@ -93,6 +93,28 @@ describe('Rate Limit resource', () => {
 		expect(result.items[1].map((i) => i.pairedItem)).toEqual([{ item: 2 }, { item: 3 }]);
 	});
 
+	it('fails closed: with two outputs and continueOnFail, an item whose check failed goes to "Limited"', async () => {
+		const p = uniquePrefix('rl');
+		// A string where the window should be: the script fails with WRONGTYPE for that item only.
+		await rawClient(RATE_DB).set(`ratelimit:${p}broken`, 'not a window');
+		const result = await runNode({
+			continueOnFail: true,
+			parameters: check(`={{ "${p}" + $json.k }}`, { routeOutputs: true, maxRequests: '={{ $json.max }}' }),
+			items: [
+				{ k: 'ok', max: 3 },
+				{ k: 'broken', max: 3 },
+				{ k: 'ok', max: 'many' },
+			],
+		});
+		expect(result.error).toBeUndefined();
+		expect(result.outputs[0]).toEqual([expect.objectContaining({ key: `${p}ok`, allowed: true })]);
+		expect(result.outputs[1]).toHaveLength(2);
+		expect(result.outputs[1][0].error).toMatch(/Item 1: Check Rate Limit failed: .*different kind of value/);
+		expect(result.outputs[1][1].error).toMatch(/Item 2: "Max Requests" must be a positive whole number/);
+		expect(result.items[1].map((i) => i.pairedItem)).toEqual([{ item: 1 }, { item: 2 }]);
+		expect(await rawClient(RATE_DB).get(`ratelimit:${p}broken`)).toBe('not a window');
+	});
+
 	it('Status looks without consuming, Reset forgets every request', async () => {
 		const p = uniquePrefix('rl');
 		const raw = rawClient(RATE_DB);

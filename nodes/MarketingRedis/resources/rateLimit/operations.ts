@@ -58,6 +58,9 @@ export const rateLimitOperations: Record<string, Operation> = {
 		kind: 'pipelined',
 		role: 'rateLimit',
 		action: 'Check Rate Limit',
+		// With two outputs and Continue On Fail, an item whose check failed goes to "Limited":
+		// a Redis outage must not let every request through.
+		errorOutput: 1,
 		// Items of one batch that share a key run in item order inside the pipeline, each
 		// script seeing the requests the earlier items consumed.
 		plan: (p, env) => planCheck(p, env, true),
