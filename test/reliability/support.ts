@@ -5,6 +5,7 @@
  */
 import Redis from 'ioredis';
 import { appendFileSync } from 'node:fs';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,7 +48,7 @@ export interface Target {
 }
 
 /** n8n credential data for a server, as the credential form stores it. */
-export function credentialsFor(server: Target, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function credentialsFor(server: Target, overrides: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
 	return {
 		mode: 'standalone',
 		host: server.host ?? '127.0.0.1',
