@@ -62,6 +62,9 @@ export function redisOptions(
 		// A master demoted to replica answers writes with READONLY: reconnect through the
 		// sentinels and send that command again (it was refused, so it did not run).
 		options.reconnectOnError = (error: Error) => (/^READONLY\b/.test(error.message) ? 2 : false);
+		// The Host field is hidden in this mode: each connection checks the certificate
+		// against the address the sentinels gave, not a leftover host name.
+		if (options.tls) delete options.tls.servername;
 		delete options.host;
 		delete options.port;
 	}
@@ -74,6 +77,8 @@ export function clusterOptions(config: RedisConnectionConfig, purpose: ClientPur
 	delete redisOpts.port;
 	delete redisOpts.db;
 	delete redisOpts.retryStrategy;
+	// Each node's certificate is checked against that node's own address.
+	if (redisOpts.tls) delete redisOpts.tls.servername;
 	return {
 		redisOptions: redisOpts,
 		clusterRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),

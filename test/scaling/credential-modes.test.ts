@@ -1,6 +1,8 @@
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
 
+import { configFromCredentials } from '../../nodes/shared/credentials';
 import { marketingRedisConnectionTest } from '../../nodes/shared/connection-test';
+import { clusterOptions, redisOptions } from '../../platform/client-options';
 import { sharedPool } from '../../platform/connection-pool';
 import { closeRawClients, testCredentials } from '../helpers/redis';
 import { freePort } from '../helpers/redis-server';
@@ -125,5 +127,17 @@ describe('Credential test in every connection mode', () => {
 		);
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/without cluster support, not a cluster node.*Use Standalone mode/);
+	});
+
+	it('with TLS, Sentinel and Cluster connections verify each node by its own address, not the hidden Host field', () => {
+		const sentinelConfig = configFromCredentials({ ...sentinel.credentials(), tls: true, host: 'leftover.example' });
+		const options = redisOptions(sentinelConfig, 0, 'shared');
+		expect(options.tls).toBeDefined();
+		expect(options.tls?.servername).toBeUndefined();
+		expect(options.enableTLSForSentinelMode).toBe(true);
+		const clusterConfig = configFromCredentials({ ...cluster.credentials(), tls: true, host: 'leftover.example' });
+		const nodeOptions = clusterOptions(clusterConfig, 'shared').redisOptions;
+		expect(nodeOptions?.tls).toBeDefined();
+		expect(nodeOptions?.tls?.servername).toBeUndefined();
 	});
 });
