@@ -63,15 +63,18 @@ export class ConnectionWatch {
 		this.lastError = error;
 	}
 
-	/** The connection went away; idempotent while the outage lasts. */
-	lost(): void {
+	/**
+	 * The connection went away (or, with `what`, another failure that stops the work, such as a
+	 * command Redis keeps refusing); idempotent while the outage lasts.
+	 */
+	lost(what = 'lost the connection to Redis, reconnecting'): void {
 		if (this.stopped || this.lostAt !== undefined) return;
 		this.lostAt = Date.now();
 		this.attempts = 0;
 		this.lastWarnAt = this.lostAt;
 		const budget = this.options.giveUpAfterMs;
 		this.options.logger.warn(
-			`${this.options.label}: lost the connection to Redis, reconnecting` +
+			`${this.options.label}: ${what}` +
 				(budget > 0 ? ` (giving up after ${Math.round(budget / 1000)} s)` : '') +
 				this.reason(),
 		);

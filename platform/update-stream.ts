@@ -146,6 +146,9 @@ export class UpdateStreamReader {
 	 */
 	private interrupt = newInterrupt();
 
+	/** The newest entry id seen per stream, to recreate a vanished group at the right place. */
+	private readonly lastIds = new Map<string, string>();
+
 	/** Set at start and after every lost connection: read this consumer's pending list first. */
 	private needsDrain = true;
 
@@ -340,21 +343,25 @@ export class UpdateStreamReader {
 				const code = String((error as Error).message ?? '');
 				if (code.startsWith('NOGROUP')) {
 					// The stream or group vanished (deleted, or Redis restarted without persistence):
-					// recreate it from the start so updates published since then are not skipped.
+					// recreate it after the last entry this reader saw, so nothing newer is skipped and
+					// nothing it already delivered comes again (from the start when it saw none).
 					this.logger.warn(`${this.label}: consumer group missing, creating it again`);
-					for (const stream of streams) await this.ensureGroup(client, stream.key, '0').catch(() => undefined);
+					for (const stream of streams) {
+						await this.ensureGroup(client, stream.key, this.lastIds.get(stream.key) ?? '0').catch(() => undefined);
+					}
 					continue;
 				}
 				// Connection failures are noted from the client's `error` events, which say why
 				// (refused, auth); the read itself only knows the socket closed.
-				if (client.status === 'ready') {
+				const live = client.status === 'ready';
+				if (live) {
 					this.lastError = error;
 					this.watch.noteError(error);
 				}
 				this.needsDrain = true;
 				// Also for errors on a live connection (WRONGTYPE, NOPERM): the budget applies to any
 				// state where updates cannot be read, so a broken trigger ends up reported.
-				this.watch.lost();
+				this.watch.lost(live ? 'Redis refuses to read the update stream, retrying' : undefined);
 				await sleep(200);
 			}
 		}
@@ -378,6 +385,7 @@ export class UpdateStreamReader {
 			const stream = this.options.streams.find((s) => s.key === key);
 			for (const [id, list] of entries) {
 				if (this.stopping) return;
+				if (!redelivered) this.lastIds.set(key, id);
 				if (this.unacked.has(`${key}\u0000${id}`)) continue;
 				if (list === null) {
 					// Trimmed by MAXLEN while it was pending: nothing left to deliver.

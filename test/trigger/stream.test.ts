@@ -191,4 +191,24 @@ describe('Content Update (Durable Stream)', () => {
 		const groups = (await redis.xinfo('GROUPS', keys.updatesStream(channel))) as unknown[];
 		expect(groups).toHaveLength(0);
 	});
+
+	it('recreates its consumer group when it disappears while the trigger runs', async () => {
+		const channel = newChannel('nogroup');
+		const trigger = await start({ workflowId: uniquePrefix('wf') }, { channels: channel });
+		await publish(redis, channel, [{ n: 1 }]);
+		await trigger.waitFor(1);
+		await redis.xgroup('DESTROY', keys.updatesStream(channel), 'n8n');
+		await publish(redis, channel, [{ n: 2 }]);
+		await trigger.waitFor(2);
+		expect(trigger.emitted.map((i) => i.message)).toEqual([{ n: 1 }, { n: 2 }]);
+		expect(trigger.logs.some((l) => l.message.includes('consumer group missing'))).toBe(true);
+	});
+
+	it('fails activation with a readable error when the stream key holds another type', async () => {
+		const channel = newChannel('wrongtype');
+		await redis.set(keys.updatesStream(channel), 'not a stream');
+		await expect(start({ workflowId: uniquePrefix('wf') }, { channels: channel })).rejects.toThrow(
+			/Could not read the update stream: The key already holds a different kind of value/,
+		);
+	});
 });
