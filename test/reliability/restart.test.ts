@@ -9,7 +9,10 @@
  * second. `always` makes the check exact whatever the disk does.)
  */
 import { runNode } from '../helpers/n8n';
+import { startTrigger } from '../helpers/trigger';
 import { sharedPool } from '../../platform/connection-pool';
+import { KeySchema } from '../../platform/keys';
+import { JobQueue } from '../../platform/queue';
 import type { RedisServerHandle } from '../helpers/redis-server';
 import { credentialsFor, raw, report, restartServer, scanKeys, sleep, startServer, stopAll, waitFor } from './support';
 
@@ -144,5 +147,147 @@ describe('a 10,000-item Set Session batch loses its Redis mid-way', () => {
 		});
 		expect(after.error).toBeUndefined();
 		expect(await check.exists(`session:${prefix}after`)).toBe(1);
+	});
+});
+
+/** Every job id the queue holds, in any state: envelopes in the lists, ids in the jobs hash. */
+async function jobIdsIn(server: RedisServerHandle, name: string): Promise<Set<string>> {
+	const keys = new KeySchema().queue(name);
+	const client = raw(server, 3);
+	const ids = new Set<string>();
+	for (const list of [keys.waiting, keys.claim]) {
+		for (const envelope of await client.lrange(list, 0, -1)) ids.add((JSON.parse(envelope) as { id: string }).id);
+	}
+	for (const id of await client.hkeys(keys.jobs)) ids.add(id);
+	return ids;
+}
+
+describe('queued jobs survive a restart with our redis.conf persistence (AOF everysec)', () => {
+	it.each([
+		['graceful stop (SIGTERM: SHUTDOWN with a final fsync)', 'stop'],
+		['crash (SIGKILL right after the last enqueue was acknowledged)', 'kill'],
+	] as Array<[string, 'stop' | 'kill']>)('%s', async (_label, how) => {
+		// Our redis.conf as shipped: appendonly yes, appendfsync everysec. A killed process loses
+		// nothing acknowledged: the AOF write() happens before the reply and the page cache outlives it.
+		let server = await startServer();
+		const name = `restart-${how}`;
+		const JOBS = 5000;
+		const enqueued = await runNode({
+			credentials: credentialsFor(server),
+			parameters: {
+				resource: 'job',
+				operation: 'enqueue',
+				queue: name,
+				payload: '={{ JSON.stringify({ n: $json.n }) }}',
+				// A mix of states: normal, prioritised and delayed jobs.
+				options: { priority: '={{ $json.n % 5 === 0 ? 50 : 0 }}', delaySeconds: '={{ $json.n % 7 === 0 ? 3600 : 0 }}', maxAttempts: 5 },
+			},
+			items: Array.from({ length: JOBS }, (_, n) => ({ n })),
+		});
+		expect(enqueued.error).toBeUndefined();
+		const ids = enqueued.outputs[0].map((o) => o.id as string);
+		expect(ids).toHaveLength(JOBS);
+		// 100 jobs taken by a worker that then dies with them in flight.
+		const taken = await runNode({
+			credentials: credentialsFor(server),
+			parameters: { resource: 'job', operation: 'dequeue', queue: name, timeout: 0, visibilityTimeout: 600, options: { maxJobs: 100 } },
+		});
+		expect(taken.error).toBeUndefined();
+		expect(taken.outputs[0]).toHaveLength(100);
+		const queue = new JobQueue(raw(server, 3), new KeySchema().queue(name));
+		const before = await queue.stats();
+
+		await sharedPool.closeAll();
+		if (how === 'stop') await server.stop();
+		else await server.kill();
+		server = await restartServer(server);
+
+		const after = await new JobQueue(raw(server, 3), new KeySchema().queue(name)).stats();
+		const present = await jobIdsIn(server, name);
+		const missing = ids.filter((id) => !present.has(id));
+		report(`Queue restart: ${JOBS} jobs, ${how}`, ['state', 'before', 'after'], [
+			['waiting', before.waiting, after.waiting],
+			['prioritised', before.prioritized, after.prioritized],
+			['delayed', before.delayed, after.delayed],
+			['in flight', before.inFlight, after.inFlight],
+			['job ids missing after restart', '', missing.length],
+		]);
+		expect(missing).toEqual([]);
+		expect({ ...after, now: 0, oldestWaitingAgeMs: 0, nextRunAt: 0 }).toEqual({
+			...before,
+			now: 0,
+			oldestWaitingAgeMs: 0,
+			nextRunAt: 0,
+		});
+	});
+});
+
+describe('the triggers resume after Redis restarts (system check; details in test/trigger and test/queue)', () => {
+	it('pub/sub and queue-worker triggers deliver work published and enqueued by the node after a kill -9', async () => {
+		let server = await startServer();
+		const channel = 'restart_updates';
+		const queueName = 'restart-worker';
+		const pubsub = await startTrigger({
+			parameters: { event: 'contentUpdatePubSub', channels: channel, options: {} },
+			credentials: credentialsFor(server),
+			workflowId: 'wf-restart-pubsub',
+		});
+		const worker = await startTrigger({
+			parameters: { event: 'jobAvailable', jobQueue: queueName, maxParallelJobs: 2, visibilityTimeout: 30 },
+			credentials: credentialsFor(server),
+			workflowId: 'wf-restart-queue',
+			nodeId: 'queue-trigger',
+		});
+		try {
+			const publish = (seq: number) =>
+				runNode({
+					credentials: credentialsFor(server),
+					parameters: { resource: 'update', operation: 'publish', channel, message: JSON.stringify({ seq }) },
+				});
+			const enqueue = (from: number, count: number) =>
+				runNode({
+					credentials: credentialsFor(server),
+					parameters: { resource: 'job', operation: 'enqueue', queue: queueName, payload: '={{ JSON.stringify({ n: $json.n }) }}' },
+					items: Array.from({ length: count }, (_, i) => ({ n: from + i })),
+				});
+			await waitFor(async () => ((await publish(0)).outputs[0]?.[0]?.receivers as number) > 0, 10_000, 50);
+			await pubsub.waitFor(1);
+			expect((await enqueue(0, 10)).error).toBeUndefined();
+			await worker.waitFor(10, 20_000);
+
+			const killedAt = Date.now();
+			await server.kill();
+			await sleep(1000);
+			server = await restartServer(server);
+			const restartedAt = Date.now();
+
+			// Pub/sub drops what is published while nobody is subscribed: publish until one arrives.
+			const emittedBefore = pubsub.emitted.length;
+			let seq = 1;
+			const back = await waitFor(async () => {
+				await publish(seq++).catch(() => undefined);
+				return pubsub.emitted.length > emittedBefore;
+			}, 30_000, 50);
+			const pubsubBackMs = Date.now() - restartedAt;
+			expect(back).toBe(true);
+			expect((await enqueue(100, 20)).error).toBeUndefined();
+			await worker.waitFor(30, 30_000);
+			const queueBackMs = Date.now() - restartedAt;
+			const worked = new Set(worker.emitted.map((j) => (j.payload as { n: number }).n));
+			for (let n = 100; n < 120; n++) expect(worked.has(n)).toBe(true);
+			report('Triggers across kill -9 + restart (1 s outage)', ['figure', 'value'], [
+				['outage (ms)', restartedAt - killedAt],
+				['pub/sub: first message emitted after restart (ms)', pubsubBackMs],
+				['queue worker: 20 new jobs all emitted after restart (ms)', queueBackMs],
+				['emitError calls (must be 0)', pubsub.errors.length + worker.errors.length],
+			]);
+			expect(pubsub.errors).toEqual([]);
+			expect(worker.errors).toEqual([]);
+			const logs = [...pubsub.logs, ...worker.logs].map((l) => l.message).join('\n');
+			expect(logs).not.toContain(server.password);
+		} finally {
+			await pubsub.close();
+			await worker.close();
+		}
 	});
 });
