@@ -64,6 +64,9 @@ export class ResilientSubscriber {
 
 	private pinging = false;
 
+	/** When the current socket connected (TCP), to spot a handshake that never completes. */
+	private connectedAt = 0;
+
 	private lastError: unknown;
 
 	constructor(
@@ -113,6 +116,9 @@ export class ResilientSubscriber {
 			if (this.subscribed && !this.stopping) this.watch.lost();
 		});
 		client.on('reconnecting', () => this.watch.retrying());
+		client.on('connect', () => {
+			this.connectedAt = Date.now();
+		});
 		client.on('ready', () => {
 			if (this.subscribed && !this.stopping) void this.resubscribe();
 		});
@@ -225,7 +231,15 @@ export class ResilientSubscriber {
 
 	private async beat(timeoutMs: number): Promise<void> {
 		const client = this.client;
-		if (!client || this.pinging || this.stopping || client.status !== 'ready') return;
+		if (!client || this.pinging || this.stopping) return;
+		if (client.status === 'connect' && Date.now() - this.connectedAt > timeoutMs) {
+			// TCP is up but Redis never answered the handshake (AUTH, ready check): the same dead
+			// path, seen from a new socket; connectTimeout only covers the TCP connect itself.
+			this.logger.warn(`${this.label}: Redis did not complete the handshake within ${timeoutMs} ms, reconnecting`);
+			client.disconnect(true);
+			return;
+		}
+		if (client.status !== 'ready') return;
 		this.pinging = true;
 		let timer: ReturnType<typeof setTimeout> | undefined;
 		try {

@@ -33,6 +33,9 @@ export function appendUpdate(
 	return (target as RedisLike).xadd(streamKey, 'MAXLEN', '~', maxLen, '*', ...fields);
 }
 
+/** How much later than its BLOCK time a read may answer before the connection counts as dead. */
+const REPLY_GRACE_MS = 5000;
+
 /** One stream entry, handed to the consumer. */
 export interface UpdateEntry {
 	streamKey: string;
@@ -69,7 +72,10 @@ export interface UpdateStreamReaderOptions {
 	/** Entries handled at the same time; 1 keeps processing strictly in order. */
 	maxInFlight?: number;
 	batchSize?: number;
+	/** BLOCK time of each XREADGROUP (default 5000 ms). */
 	blockMs?: number;
+	/** How much later than BLOCK a reply may come before the socket counts as dead (default 5000 ms). */
+	replyGraceMs?: number;
 	giveUpAfterMs: number;
 	onGiveUp(error: PlatformError): void;
 	logger?: PlatformLogger;
@@ -239,10 +245,25 @@ export class UpdateStreamReader {
 		current.reject(error);
 	}
 
-	/** Awaits a command on the blocking client, giving up on it when the connection closes. */
-	private async read<T>(command: Promise<T>): Promise<T> {
+	/**
+	 * Awaits a command on the blocking client, giving up on it when the connection closes. A
+	 * reply later than `deadlineMs` means the network path died without closing the socket
+	 * (TCP keepalive would take hours to tell): the socket is dropped and the client reconnects.
+	 */
+	private async read<T>(command: Promise<T>, deadlineMs: number): Promise<T> {
 		command.catch(() => undefined);
-		return await Promise.race([command, this.interrupt.promise]);
+		const client = this.blocking;
+		const timer = setTimeout(() => {
+			// Only a connected socket can be silently dead; while reconnecting the client retries anyway.
+			if (this.stopping || !client || (client.status !== 'ready' && client.status !== 'connect')) return;
+			this.logger.warn(`${this.label}: no reply from Redis within ${deadlineMs} ms, reconnecting`);
+			client.disconnect(true);
+		}, deadlineMs);
+		try {
+			return await Promise.race([command, this.interrupt.promise]);
+		} finally {
+			clearTimeout(timer);
+		}
 	}
 
 	private get label(): string {
@@ -335,6 +356,7 @@ export class UpdateStreamReader {
 						...streams.map((s) => s.key),
 						...streams.map(() => '>'),
 					),
+					blockMs + (this.options.replyGraceMs ?? REPLY_GRACE_MS),
 				)) as StreamReply;
 				if (this.watch.isLost) this.watch.recovered();
 				if (reply) await this.dispatchReply(reply, false);
@@ -372,6 +394,7 @@ export class UpdateStreamReader {
 		while (!this.stopping) {
 			const reply = (await this.read(
 				client.xreadgroup('GROUP', this.options.group, this.options.consumer, 'COUNT', batch, 'STREAMS', stream.key, cursor),
+				this.options.replyGraceMs ?? REPLY_GRACE_MS,
 			)) as StreamReply;
 			const entries = reply?.[0]?.[1] ?? [];
 			if (entries.length === 0) return;
