@@ -145,6 +145,14 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		defaultMaxAttempts,
 		describeError: (error) => redact(error instanceof Error ? error.message : String(error), secrets),
 		onError: (error) => ctx.logger.warn(`${label}: ${toPlatformError(error, secrets).message}; retrying`),
+		onSettled: (job, outcome) => {
+			const status = typeof outcome === 'string' ? outcome : outcome.status;
+			if (status === 'missing' || status === 'stale') {
+				ctx.logger.warn(
+					`${label}: job ${job.id} outlived its visibility timeout before its execution finished, so it may run again; raise "Visibility Timeout"`,
+				);
+			}
+		},
 		onGiveUp: (error) => {
 			const described = toPlatformError(error, secrets);
 			ctx.emitError(new NodeOperationError(node, `${label} stopped: ${described.message}`, { description: described.hint }));
