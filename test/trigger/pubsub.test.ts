@@ -220,4 +220,18 @@ describe('Content Update (Pub/Sub)', () => {
 		const [, count] = (await publisher.pubsub('NUMSUB', channel)) as [string, number];
 		expect(Number(count)).toBe(0);
 	});
+
+	it('"Test step" shows a non-JSON message reported as failed as the step\'s error', async () => {
+		const channel = uniquePrefix('manual-bad');
+		const step = runManualStep({
+			parameters: { event: 'contentUpdatePubSub', channels: channel, options: { nonJson: 'failedExecution' } },
+			credentials: testCredentials(),
+			workflowId: uniquePrefix('wf'),
+		});
+		await waitForSubscribers(publisher, channel);
+		await publisher.publish(channel, 'definitely not json');
+		const result = await step;
+		expect(result.items).toEqual([]);
+		expect(result.error?.message).toContain('not valid JSON');
+	});
 });

@@ -91,7 +91,11 @@ async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 		label: `Marketing Redis Trigger "${node.name}"`,
 		onMessage: (incoming) => {
 			if (manual && emittedOnce) return;
-			const admitted = admitMessage(ctx, settings, config, incoming.channel, incoming.payload);
+			const admitted = admitMessage(ctx, settings, config, incoming.channel, incoming.payload, () => {
+				// In manual mode the failed execution is the step's result: stop waiting.
+				emittedOnce = true;
+				settleManual();
+			});
 			if (!admitted) return;
 			const json: IDataObject = { channel: incoming.channel };
 			if (incoming.pattern !== undefined) json.pattern = incoming.pattern;

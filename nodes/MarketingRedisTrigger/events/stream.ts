@@ -159,8 +159,9 @@ function outputOf(
 	settings: UpdateSettings,
 	config: RedisConnectionConfig,
 	entry: { channel: string; id: string; fields: Record<string, string>; redelivered: boolean },
+	onReported?: () => void,
 ): IDataObject | undefined {
-	const admitted = admitMessage(ctx, settings, config, entry.channel, entry.fields.message ?? '');
+	const admitted = admitMessage(ctx, settings, config, entry.channel, entry.fields.message ?? '', onReported);
 	if (!admitted) return undefined;
 	return {
 		channel: entry.channel,
@@ -279,7 +280,16 @@ async function startManual(
 				(streamKey, id, fields) => {
 					if (shown) return true;
 					const channel = fields.channel ?? channelOf.get(streamKey) ?? streamKey;
-					const json = outputOf(ctx, settings, config, { channel, id, fields, redelivered: false });
+					let reported = false;
+					const json = outputOf(ctx, settings, config, { channel, id, fields, redelivered: false }, () => {
+						reported = true;
+					});
+					if (reported) {
+						// The failed execution is the step's result.
+						shown = true;
+						void stop();
+						return true;
+					}
 					if (!json) return false;
 					shown = true;
 					ctx.emit([ctx.helpers.returnJsonArray([json])]);

@@ -157,6 +157,8 @@ export function admitMessage(
 	config: RedisConnectionConfig,
 	channel: string,
 	payload: string,
+	/** Called after a message was reported as a failed execution (manual mode ends its wait then). */
+	onReported?: () => void,
 ): { message: unknown } | undefined {
 	const decoded = decodePayload(payload);
 	if (!decoded.json) {
@@ -171,6 +173,7 @@ export function admitMessage(
 					description: `The message starts with: ${preview}`,
 				}),
 			);
+			onReported?.();
 			return undefined;
 		}
 		return settings.filters.length === 0 ? { message: decoded.text } : undefined;
