@@ -22,7 +22,10 @@ function createClient(config: RedisConnectionConfig, db: number, purpose: Client
 	// Without a listener, ioredis prints connection errors as unhandled; the commands
 	// themselves reject with the error, which is where we report it.
 	client.on('error', () => undefined);
-	if (client instanceof Redis) failInFlightOnReconnect(client);
+	if (client instanceof Redis) {
+		failInFlightOnReconnect(client);
+		explainGiveUps(client);
+	}
 	installScripts(client);
 	return client;
 }
@@ -45,6 +48,24 @@ function failInFlightOnReconnect(client: InstanceType<typeof Redis>): void {
 			commandQueue: true,
 		});
 	});
+}
+
+/**
+ * A command issued while the client cannot connect is rejected with "Reached the max retries
+ * per request limit", which hides the reason: a refused port, an untrusted certificate. The
+ * last connection error is carried into that rejection, so the user reads the cause.
+ */
+function explainGiveUps(client: InstanceType<typeof Redis>): void {
+	let lastError: Error | undefined;
+	client.on('error', (error: Error) => (lastError = error));
+	client.on('ready', () => (lastError = undefined));
+	const queues = client as unknown as WithQueues;
+	const flush = queues.flushQueue.bind(client);
+	queues.flushQueue = (error, options) => {
+		const explained =
+			lastError && /max retries per request/i.test(error.message) ? new Error(`${error.message} (${lastError.message})`) : error;
+		flush(explained, options);
+	};
 }
 
 /** QUIT politely (pending replies still arrive), then make sure the socket is gone. */

@@ -231,6 +231,18 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 }
 
 /**
+ * A successful test with certificate verification off must still say so: the link is
+ * encrypted, but anyone on the path could pose as the server and read the password.
+ */
+export function insecureTlsWarning(config: RedisConnectionConfig): string {
+	if (!config.tls.enabled || config.tls.rejectUnauthorized) return '';
+	return (
+		'. Warning: TLS certificate verification is off, so the server\'s identity is not checked ' +
+		'(a man in the middle could read the password). Paste the CA certificate into the credential instead'
+	);
+}
+
+/**
  * Connects, authenticates, PINGs and SELECTs every mapped DB. Always answers within
  * CONNECTION_TEST_BUDGET_MS with a readable message that never contains a secret.
  */
@@ -248,7 +260,7 @@ export async function testConnection(config: RedisConnectionConfig): Promise<Con
 	});
 	try {
 		const message = await Promise.race([probe(config), budget]);
-		return { ok: true, message: redact(message, secrets), elapsedMs: Date.now() - started };
+		return { ok: true, message: redact(`${message}${insecureTlsWarning(config)}`, secrets), elapsedMs: Date.now() - started };
 	} catch (error) {
 		const err = error as { message?: string; code?: string; described?: boolean; hint?: string };
 		if (err?.described) {

@@ -53,7 +53,8 @@ function classify(raw: string, errno: string | undefined): Described {
 			hint: 'Set the password (REDIS_PASSWORD) in the credential',
 		};
 	}
-	if (has('NOPERM')) {
+	// ACL denials inside a Lua script come back as ERR "The user executing the script can't ...".
+	if (has('NOPERM') || has("USER EXECUTING THE SCRIPT CAN'T")) {
 		return {
 			code: 'NOPERM',
 			message: `The Redis ACL user is not allowed to do this: ${text.replace(/^NOPERM\s*/i, '')}`,
