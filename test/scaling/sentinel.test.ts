@@ -146,10 +146,12 @@ describe('Sentinel mode', () => {
 		let producing = true;
 		const producer = (async () => {
 			while (producing) {
+				// Only a write sent after the kill proves the node reached the new master.
+				const sentAfterKill = killedAt > 0;
 				const ok = await enqueue(n).catch(() => false);
 				if (ok) {
 					n += 1;
-					if (killedAt && !firstWriteAfterKill) firstWriteAfterKill = performance.now();
+					if (sentAfterKill && !firstWriteAfterKill) firstWriteAfterKill = performance.now();
 				}
 				await sleep(ok ? 20 : 50);
 			}
@@ -215,7 +217,10 @@ describe('Sentinel mode', () => {
 		};
 		// The report the issue asks for: how long the node saw the outage.
 		console.log(`Sentinel failover figures: ${JSON.stringify(figures)}`);
-		expect(figures.failoverSeenByNodeMs).toBeGreaterThan(0);
+		// The node follows the promotion promptly (measured: tens of ms); the bound is generous
+		// for a loaded machine but fails a client that waits out a long reconnect backoff.
+		expect(figures.failoverSeenByNodeMs).toBeGreaterThan(figures.sentinelPromotionMs - 500);
+		expect(figures.failoverSeenByNodeMs - figures.sentinelPromotionMs).toBeLessThan(3000);
 	});
 
 	it('follows a graceful failover (SENTINEL FAILOVER): the demoted master is left at once, no READONLY errors', async () => {
@@ -241,6 +246,7 @@ describe('Sentinel mode', () => {
 		const started = performance.now();
 		await sentinel.call('SENTINEL', 'FAILOVER', topo.masterName);
 		const after = await topo.waitForFailover(before);
+		const switchedAt = performance.now();
 		expect(after).toBe(returned.port);
 		const errors: string[] = [];
 		let n = 1;
@@ -257,6 +263,9 @@ describe('Sentinel mode', () => {
 		}
 		expect(firstOk).toBeGreaterThan(0);
 		expect(errors.filter((e) => /READONLY/.test(e))).toEqual([]);
+		// +switch-master moves the clients at once; without it they stay on the demoted master
+		// (measured: 10.5 s until the first write landed on the new master).
+		expect(firstOk - switchedAt).toBeLessThan(4000);
 		console.log(
 			`Sentinel graceful failover: first node write on the new master ${Math.round(firstOk - started)} ms after SENTINEL FAILOVER, ${errors.length} failed writes`,
 		);
