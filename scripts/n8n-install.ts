@@ -60,6 +60,17 @@ function run(cmd: string, args: string[], cwd: string, log: (line: string) => vo
 	});
 }
 
+/** True while the process that took the lock is alive (a crashed install must not block the next one). */
+function lockHolderAlive(lock: string): boolean {
+	try {
+		const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** A directory lock so `npm start` and the e2e suite never install into the same folder at once. */
 async function withLock<T>(fn: () => Promise<T>, log: (line: string) => void): Promise<T> {
 	const lock = `${N8N_DIR}.lock`;
@@ -69,12 +80,18 @@ async function withLock<T>(fn: () => Promise<T>, log: (line: string) => void): P
 	for (;;) {
 		try {
 			mkdirSync(lock);
+			writeFileSync(join(lock, 'pid'), String(process.pid));
 			break;
 		} catch {
+			// Give the holder a moment to write its pid before judging it dead.
+			await new Promise((r) => setTimeout(r, 2000));
+			if (!lockHolderAlive(lock)) {
+				rmSync(lock, { recursive: true, force: true });
+				continue;
+			}
 			if (Date.now() > deadline) throw new Error(`another n8n install holds ${lock}; remove it if no install is running`);
 			if (!said) log(`Waiting for another n8n install to finish (${lock}) ...`);
 			said = true;
-			await new Promise((r) => setTimeout(r, 2000));
 		}
 	}
 	try {
