@@ -36,6 +36,7 @@ import { SPECS, type TriggerSpec } from './specs';
 import { INTEROP_FIXTURES, builtinCredential, interopTriggerCheck, interopWriteCheck, publishFromBuiltin } from './interop';
 import { checkEditor } from './editor';
 import { checkNpmStart } from './npm-start';
+import { checkCustomExtension } from './custom-extension';
 
 const FIXTURES_DIR = join(__dirname, 'fixtures');
 const KEEP = process.env.E2E_KEEP === '1';
@@ -132,6 +133,9 @@ async function main(): Promise<number> {
 			await report.check(`run ${spec.file} (n8n execute)`, () => spec.run(ctx));
 		}
 		await report.check('interop: our node writes, the built-in Redis node reads (and the reverse)', () => interopWriteCheck(ctx));
+		await report.check('also loads as a custom extension (N8N_CUSTOM_EXTENSIONS, as docker-compose.yml does)', () =>
+			checkCustomExtension(install as N8nInstall, target, redis, work),
+		);
 
 		// Triggers: publish the workflows, then start n8n so it activates them.
 		const triggerSpecs = SPECS.filter((s): s is TriggerSpec => s.kind === 'trigger');
