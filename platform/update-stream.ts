@@ -36,6 +36,17 @@ export function appendUpdate(
 /** How much later than its BLOCK time a read may answer before the connection counts as dead. */
 const REPLY_GRACE_MS = 5000;
 
+/**
+ * Thrown (or rejected) by a handler to free its slot without acknowledging the entry: it stays
+ * pending and is delivered again by the next activation.
+ */
+export class KeepPending extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'KeepPending';
+	}
+}
+
 /** One stream entry, handed to the consumer. */
 export interface UpdateEntry {
 	streamKey: string;
@@ -442,19 +453,30 @@ export class UpdateStreamReader {
 		} catch (error) {
 			handled = Promise.reject(error);
 		}
-		void handled
-			.catch((error: unknown) => {
+		void handled.then(
+			() => this.settle(entry, true),
+			(error: unknown) => {
+				if (error instanceof KeepPending) {
+					this.logger.warn(`${this.label}: update ${entry.id} stays pending: ${error.message}`);
+					this.settle(entry, false);
+					return;
+				}
 				// Acknowledged anyway: a failed run is visible in n8n and can be retried there,
 				// while leaving it pending would redeliver it on every restart.
 				this.logger.warn(
 					`${this.label}: handling update ${entry.id} failed: ${toPlatformError(error, this.secrets).message}`,
 				);
-			})
-			.finally(() => {
-				this.inFlight -= 1;
-				this.slotWaiters.shift()?.();
-				this.queueAck(entry.streamKey, entry.id);
-			});
+				this.settle(entry, true);
+			},
+		);
+	}
+
+	private settle(entry: UpdateEntry, ack: boolean): void {
+		this.inFlight -= 1;
+		this.slotWaiters.shift()?.();
+		// Unacknowledged entries stay in `unacked`, so this activation does not hand them out
+		// again; the next activation takes them over and delivers them once more.
+		if (ack) this.queueAck(entry.streamKey, entry.id);
 	}
 
 	private queueAck(key: string, id: string): void {

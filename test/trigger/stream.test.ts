@@ -211,4 +211,27 @@ describe('Content Update (Durable Stream)', () => {
 			/Could not read the update stream: The key already holds a different kind of value/,
 		);
 	});
+
+	it('moves on from an execution n8n never reports finished, leaving its update pending for the next activation', async () => {
+		const channel = newChannel('lostexec');
+		const ids = { workflowId: uniquePrefix('wf') };
+		const stalled = await start(
+			ids,
+			{ channels: channel, options: { executionWaitMinutes: 0.005 } },
+			{ execution: () => new Promise<void>(() => undefined) },
+		);
+		await publish(redis, channel, [{ n: 1 }, { n: 2 }]);
+		// Without the limit the second update would wait forever behind the first.
+		await stalled.waitFor(2);
+		expect(await pendingCount(channel)).toBe(2);
+		expect(stalled.logs.some((l) => l.message.includes('stays pending'))).toBe(true);
+		await stalled.close();
+		const back = await start(ids, { channels: channel });
+		const items = await back.waitFor(2);
+		expect(items.map((i) => [(i.message as { n: number }).n, i.redelivered])).toEqual([
+			[1, true],
+			[2, true],
+		]);
+		await eventually(async () => (await pendingCount(channel)) === 0, 'acknowledgements');
+	});
 });

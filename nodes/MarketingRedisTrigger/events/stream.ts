@@ -15,6 +15,7 @@ import { toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
 import {
 	followStreams,
+	KeepPending,
 	UPDATE_STREAM_ROLE,
 	UpdateStreamReader,
 	type UpdateStream,
@@ -89,6 +90,15 @@ export const streamEvent: TriggerEvent = {
 				},
 				giveUpOption,
 				{
+					displayName: 'Max Wait for an Execution (Minutes)',
+					name: 'executionWaitMinutes',
+					type: 'number',
+					typeOptions: { minValue: 0 },
+					default: 60,
+					description:
+						'With "When the Execution Finishes": if n8n has not reported an execution finished after this long, the trigger moves on and leaves the update pending (delivered again on the next activation), so one lost execution cannot stall it. 0 waits forever.',
+				},
+				{
 					displayName: 'Max Parallel Executions',
 					name: 'maxParallel',
 					type: 'number',
@@ -129,6 +139,7 @@ interface StreamSettings extends UpdateSettings {
 	acknowledge: 'execution' | 'emit';
 	maxParallel: number;
 	startAt: '$' | '0';
+	executionWaitMs: number;
 }
 
 function readStreamSettings(ctx: ITriggerFunctions): StreamSettings {
@@ -145,8 +156,13 @@ function readStreamSettings(ctx: ITriggerFunctions): StreamSettings {
 	if (!Number.isInteger(maxParallel) || maxParallel < 1) {
 		throw new NodeOperationError(ctx.getNode(), '"Max Parallel Executions" must be a whole number of 1 or more');
 	}
+	const waitMinutes = Number(options.executionWaitMinutes ?? 60);
+	if (!Number.isFinite(waitMinutes) || waitMinutes < 0) {
+		throw new NodeOperationError(ctx.getNode(), '"Max Wait for an Execution (Minutes)" must be 0 or a positive number');
+	}
 	return {
 		...settings,
+		executionWaitMs: waitMinutes * 60_000,
 		group,
 		acknowledge: options.acknowledge === 'emit' ? 'emit' : 'execution',
 		maxParallel,
@@ -211,7 +227,7 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 					}
 					const done = createDeferredPromise<IRun>();
 					ctx.emit([ctx.helpers.returnJsonArray([json])], undefined, done);
-					await done.promise;
+					await waitForExecution(done.promise, settings.executionWaitMs);
 				},
 				onGiveUp: (error) => {
 					if (gaveUp) return;
@@ -239,6 +255,33 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 			await stopAll();
 		},
 	};
+}
+
+/**
+ * Waits for n8n to report the execution finished. n8n settles that promise only once the
+ * execution has started; if starting it fails, nothing ever settles it, and with one execution
+ * at a time the trigger would stall silently. After the limit the slot is freed and the entry
+ * left pending, so the next activation delivers it again.
+ */
+async function waitForExecution(done: Promise<unknown>, limitMs: number): Promise<void> {
+	if (limitMs <= 0) {
+		await done;
+		return;
+	}
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		await Promise.race([
+			done,
+			new Promise<never>((_resolve, reject) => {
+				timer = setTimeout(
+					() => reject(new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`)),
+					limitMs,
+				);
+			}),
+		]);
+	} finally {
+		if (timer) clearTimeout(timer);
+	}
 }
 
 /**
