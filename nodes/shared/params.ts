@@ -29,6 +29,11 @@ export class ItemParams {
 		}
 		const text = String(value);
 		if (text.trim().length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value`);
+		// A lone surrogate has no UTF-8 form: it would be sent as U+FFFD, so two different
+		// identifiers could silently share one key.
+		if (/\p{Cs}/u.test(text)) {
+			this.fail(label, 'contains a broken Unicode character (a lone surrogate)', 'Remove the broken character from the identifier');
+		}
 		if (Buffer.byteLength(text, 'utf8') > 1024) {
 			this.fail(label, 'is longer than 1024 bytes', 'Use a shorter identifier; long keys waste memory');
 		}

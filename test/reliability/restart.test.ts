@@ -250,7 +250,7 @@ describe('the triggers resume after Redis restarts (system check; details in tes
 					parameters: { resource: 'job', operation: 'enqueue', queue: queueName, payload: '={{ JSON.stringify({ n: $json.n }) }}' },
 					items: Array.from({ length: count }, (_, i) => ({ n: from + i })),
 				});
-			await waitFor(async () => ((await publish(0)).outputs[0]?.[0]?.receivers as number) > 0, 10_000, 50);
+			await waitFor(async () => ((await publish(0)).outputs[0]?.[0]?.subscribers as number) > 0, 10_000, 50);
 			await pubsub.waitFor(1);
 			expect((await enqueue(0, 10)).error).toBeUndefined();
 			await worker.waitFor(10, 20_000);
