@@ -195,6 +195,24 @@ describe('Job Available on Queue trigger', () => {
 		expect(await queue.stats()).toMatchObject({ waiting: 1, inFlight: 0 });
 	});
 
+	it('a new activation stops a worker left running by an earlier one (its close never came)', async () => {
+		const name = uniquePrefix('tq');
+		const queue = queueFor(name);
+		const before = sharedPool.size;
+		const first = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
+		const second = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
+		try {
+			// Only the second activation's dedicated client is still open.
+			expect(sharedPool.size).toBe(before + 1);
+			await queue.enqueue([{ payload: 1 }, { payload: 2 }]);
+			await until(async () => second.emitted.length === 2 && (await queue.stats()).inFlight === 0, 'both jobs');
+			expect(first.emitted).toHaveLength(0);
+		} finally {
+			await second.response.closeFunction?.();
+			await first.response.closeFunction?.();
+		}
+	});
+
 	it('"Test step" (manual mode) takes one job, emits it and acks it after the run', async () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);

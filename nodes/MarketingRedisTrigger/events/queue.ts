@@ -12,6 +12,7 @@ import { redact, toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
 import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type Job } from '../../../platform/queue';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
+import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 
 const EVENT = 'jobAvailable';
@@ -120,6 +121,9 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 	const giveUpAfterMs = Number(options.giveUpAfterMinutes ?? 10) * 60_000;
 	const defaultMaxAttempts = Number(options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts);
 
+	// A previous activation whose close failed must not keep taking jobs next to this one.
+	const key = activationKey(ctx, EVENT);
+	if (await stopPrevious(key)) ctx.logger.warn(`Marketing Redis Trigger "${node.name}": stopped a queue worker left from an earlier activation`);
 	const config = configFromCredentials(await ctx.getCredentials(CREDENTIAL_TYPE));
 	const secrets = secretsOf(config);
 	const keys = new KeySchema(config.keyPrefix).queue(name);
@@ -160,13 +164,18 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 	});
 	const started = worker;
 	if (!manual) started.start();
+	// Running executions keep their heartbeat and are acked when they finish (the shared
+	// client stays open); only the wait for new jobs ends here.
+	const stop = async () => {
+		await started.stop();
+		await sharedPool.release(blocking);
+	};
+	const unregister = register(key, stop);
 
 	return {
 		closeFunction: async () => {
-			// Running executions keep their heartbeat and are acked when they finish (the shared
-			// client stays open); only the wait for new jobs ends here.
-			await started.stop();
-			await sharedPool.release(blocking);
+			unregister();
+			await stop();
 		},
 		manualTriggerFunction: manual ? async () => started.start() : undefined,
 	};
