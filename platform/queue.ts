@@ -290,15 +290,34 @@ export class JobQueue {
 
 	/** Takes the next job without blocking; null (with when to look again) when there is none. */
 	async tryTake(options: TakeOptions = {}): Promise<Job | TakeEmpty> {
-		const reply = (await runScript(this.client, QUEUE_TAKE, this.keyList, [
+		const reply = (await runScript(this.client, QUEUE_TAKE, this.keyList, this.takeArgs(options))) as unknown[];
+		return reply[0] === 'job' ? parseJob(reply) : parseEmpty(reply);
+	}
+
+	/** Takes up to `count` jobs in one pipeline (fewer when the queue runs dry). */
+	async takeMany(count: number, options: TakeOptions = {}): Promise<Job[]> {
+		if (count <= 0) return [];
+		installScripts(this.client);
+		const pipeline = this.client.pipeline();
+		for (let i = 0; i < count; i++) queueScript(pipeline, QUEUE_TAKE, this.keyList, this.takeArgs(options));
+		const replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
+		const jobs: Job[] = [];
+		for (const [error, reply] of replies) {
+			if (error) throw error;
+			if ((reply as unknown[])[0] === 'job') jobs.push(parseJob(reply as unknown[]));
+		}
+		return jobs;
+	}
+
+	private takeArgs(options: TakeOptions): Array<string | number> {
+		return [
 			'1',
 			options.visibilityMs ?? QUEUE_DEFAULTS.visibilityMs,
 			newJobId(),
 			newLease(),
 			options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts,
 			QUEUE_DEFAULTS.moveLimit,
-		])) as unknown[];
-		return reply[0] === 'job' ? parseJob(reply) : parseEmpty(reply);
+		];
 	}
 
 	async take(options: TakeOptions = {}): Promise<Job | null> {

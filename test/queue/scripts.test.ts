@@ -44,6 +44,14 @@ describe('queue scripts', () => {
 		expect(await queue.take()).toBeNull();
 	});
 
+	it('takes several jobs in one pipeline, in order, stopping when the queue runs dry', async () => {
+		const { queue } = newQueue();
+		await queue.enqueue([0, 1, 2, 3, 4].map((n) => ({ payload: n })));
+		expect((await queue.takeMany(3)).map((j) => j.payload)).toEqual([0, 1, 2]);
+		expect((await queue.takeMany(5)).map((j) => j.payload)).toEqual([3, 4]);
+		expect((await queue.stats()).inFlight).toBe(5);
+	});
+
 	it('does not run a delayed job before its time (server clock), then runs it', async () => {
 		const { queue } = newQueue();
 		const visibilityMs = 30_000;

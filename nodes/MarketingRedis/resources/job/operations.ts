@@ -137,12 +137,8 @@ export const jobOperations: Record<string, Operation> = {
 				}
 			}
 			if (!first) return whenEmpty === 'emptyFlag' ? { json: { queue: name, empty: true } } : null;
-			const jobs = [first];
-			while (jobs.length < maxJobs) {
-				const next = await queue.take(options);
-				if (!next) break;
-				jobs.push(next);
-			}
+			// Only the first job waits; the rest are taken in one pipelined round trip.
+			const jobs = [first, ...(await queue.takeMany(maxJobs - 1, options))];
 			return { json: jobs.map((job) => jobJson(name, job)) };
 		},
 	},
