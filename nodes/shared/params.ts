@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { DEFAULT_MAX_VALUE_BYTES, encodeJson } from '../../platform/codec';
 import { invalidInput } from './errors';
+import { NOT_FAST, readFast } from './fast-params';
 
 /**
  * Per-item parameter readers. Each evaluates the field's expression for that item and
@@ -14,6 +15,9 @@ export class ItemParams {
 	) {}
 
 	raw(name: string, fallback?: unknown): unknown {
+		// Fixed values and `={{ $json.path }}` fields skip n8n's per-call cost (see fast-params.ts).
+		const fast = readFast(this.ctx, name, this.itemIndex, fallback);
+		if (fast !== NOT_FAST) return fast;
 		return this.ctx.getNodeParameter(name, this.itemIndex, fallback);
 	}
 

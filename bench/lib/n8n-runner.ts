@@ -1,0 +1,224 @@
+/**
+ * Runs a two-node workflow (fixed items -> node under test) through n8n-core's real
+ * WorkflowExecute, like test/helpers/n8n.ts, but built once and executed many times: the
+ * timed part is what n8n does per execution (expression evaluation, getNodeParameter,
+ * pairedItem, run data), not the test harness's JSON parsing and workflow construction.
+ */
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	createDeferredPromise,
+	createRunExecutionData,
+	ICredentialsHelper,
+	NodeConnectionTypes,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type IConnections,
+	type IDataObject,
+	type INode,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+
+import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { BuiltinStyleRedis } from '../baselines/builtin-style-node';
+import { loadMarketingRedis } from './nodes';
+
+export const OUR_NODE = 'n8n-nodes-marketing-redis.marketingRedis';
+export const BASELINE_NODE = 'bench.builtinStyleRedis';
+
+/** Emits prebuilt items: the stand-in for whatever produced the items upstream. */
+class FixedItems implements INodeType {
+	description = {
+		displayName: 'Fixed Items',
+		name: 'fixedItems',
+		group: ['input'] as Array<'input'>,
+		version: 1,
+		description: 'Emits prebuilt items',
+		defaults: { name: 'Items' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [],
+	};
+
+	/** n8n calls execute() with its own `this`, so the items live in a closure. */
+	execute: () => Promise<INodeExecutionData[][]>;
+
+	constructor(items: INodeExecutionData[]) {
+		this.execute = async () => [items];
+	}
+}
+
+class Types implements INodeTypes {
+	constructor(private readonly registry: Record<string, INodeType>) {}
+
+	getByName(name: string): INodeType | IVersionedNodeType {
+		return this.getByNameAndVersion(name);
+	}
+
+	getByNameAndVersion(name: string): INodeType {
+		const found = this.registry[name];
+		if (!found) throw new Error(`Unknown node type ${name}`);
+		return found;
+	}
+
+	getKnownTypes() {
+		return {};
+	}
+}
+
+const credentialType = new MarketingRedisApi();
+
+class Credentials extends ICredentialsHelper {
+	constructor(private readonly data: ICredentialDataDecryptedObject) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
+		return requestOptions;
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<never> {
+		throw new Error('not used by the bench');
+	}
+
+	async getDecrypted() {
+		return this.data;
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties() {
+		return credentialType.properties;
+	}
+}
+
+const MarketingRedis = loadMarketingRedis();
+const ourNode = new MarketingRedis();
+const baselineNode = new BuiltinStyleRedis();
+
+export interface WorkflowSpec {
+	nodeType: typeof OUR_NODE | typeof BASELINE_NODE;
+	parameters: Record<string, unknown>;
+	items: IDataObject[];
+	credentials: ICredentialDataDecryptedObject;
+}
+
+export interface ExecutionResult {
+	outputs: INodeExecutionData[][];
+	error?: Error;
+}
+
+/** A workflow built once; run() executes it through WorkflowExecute and returns the node's outputs. */
+export class BenchWorkflow {
+	private readonly workflow: Workflow;
+
+	private readonly nodes: INode[];
+
+	private readonly connections: IConnections;
+
+	private readonly credentialsHelper: Credentials;
+
+	constructor(spec: WorkflowSpec) {
+		const items = spec.items.map((json, item) => ({ json, pairedItem: { item } }));
+		this.nodes = [
+			{ id: 'items', name: 'Items', type: 'fixedItems', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 'target',
+				name: 'Target',
+				type: spec.nodeType,
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: spec.parameters as INode['parameters'],
+				credentials: { marketingRedisApi: { id: 'bench-credential', name: 'Bench Redis' } },
+			},
+		];
+		this.connections = { Items: { main: [[{ node: 'Target', type: NodeConnectionTypes.Main, index: 0 }]] } };
+		this.workflow = new Workflow({
+			id: 'bench-workflow',
+			nodes: this.nodes,
+			connections: this.connections,
+			nodeTypes: new Types({ fixedItems: new FixedItems(items), [OUR_NODE]: ourNode, [BASELINE_NODE]: baselineNode }),
+			active: false,
+			settings: {},
+		});
+		this.credentialsHelper = new Credentials(spec.credentials);
+	}
+
+	async run(): Promise<ExecutionResult> {
+		const hooks = new ExecutionLifecycleHooks('manual', 'bench-execution', {
+			id: 'bench-workflow',
+			name: 'bench',
+			active: false,
+			nodes: this.nodes,
+			connections: this.connections,
+			settings: {},
+			createdAt: new Date(),
+			updatedAt: new Date(),
+			isArchived: false,
+			activeVersionId: null,
+		} as never);
+		const done = createDeferredPromise<IRun>();
+		hooks.addHandler('workflowExecuteAfter', (fullRunData) => done.resolve(fullRunData));
+		const additionalData = {
+			hooks,
+			credentialsHelper: this.credentialsHelper,
+			executionId: 'bench-execution',
+			restApiUrl: 'http://localhost',
+			instanceBaseUrl: 'http://localhost',
+			formWaitingBaseUrl: 'http://localhost',
+			webhookBaseUrl: 'http://localhost',
+			webhookWaitingBaseUrl: 'http://localhost',
+			webhookTestBaseUrl: 'http://localhost',
+			currentNodeParameters: undefined,
+			executionTimeoutTimestamp: undefined,
+			userId: 'bench-user',
+			variables: {},
+			setExecutionStatus: () => undefined,
+			sendDataToUI: () => undefined,
+			logAiEvent: () => undefined,
+			startRunnerTask: async () => {
+				throw new Error('no task runner in the bench');
+			},
+			executeWorkflow: async () => {
+				throw new Error('no sub-workflows in the bench');
+			},
+			getRunExecutionData: async () => undefined,
+		} as unknown as IWorkflowExecuteAdditionalData;
+		const runExecutionData = createRunExecutionData({
+			executionData: {
+				nodeExecutionStack: [{ node: this.workflow.getNode('Items')!, data: { main: [[{ json: {} }]] }, source: null }],
+			},
+		});
+		const execute = new WorkflowExecute(additionalData, 'manual', runExecutionData);
+		await execute.processRunExecutionData(this.workflow);
+		const run = await done.promise;
+		const task = run.data.resultData.runData.Target?.[0];
+		return {
+			outputs: (task?.data?.main ?? []).map((out) => out ?? []),
+			error: (task?.error ?? run.data.resultData.error) as Error | undefined,
+		};
+	}
+
+	/** Runs once and throws unless the node produced `expected` items without error. */
+	async runChecked(expected: number): Promise<INodeExecutionData[][]> {
+		const result = await this.run();
+		if (result.error) throw new Error(`execution failed: ${result.error.message}\n${result.error.stack ?? ""}`);
+		const count = result.outputs.reduce((n, out) => n + out.length, 0);
+		if (count !== expected) throw new Error(`execution returned ${count} items, expected ${expected}`);
+		return result.outputs;
+	}
+}
