@@ -70,11 +70,11 @@ export class ItemParams {
 	checkInteger(value: unknown, label: string, { min = 1, max = Number.MAX_SAFE_INTEGER, unit = '' }: IntegerBounds = {}): number {
 		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 		if (typeof n !== 'number' || !Number.isFinite(n) || !Number.isInteger(n) || n < min || n > max) {
-			const what = min === 1 ? 'a positive whole number' : `a whole number from ${min}`;
-			const range = max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : '';
+			const what = min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`;
+			const range = max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : '';
 			this.fail(
 				label,
-				`must be ${what}${range}${unit ? ` of ${unit}` : ''}, got ${describe(value)}`,
+				`must be ${what}${unit ? ` of ${unit}` : ''}${range}, got ${describe(value)}`,
 				`Enter a whole number${unit ? ` of ${unit}` : ''}${min === 1 ? ' greater than 0' : ''}`,
 			);
 		}
