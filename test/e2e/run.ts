@@ -37,6 +37,7 @@ import { INTEROP_FIXTURES, builtinCredential, interopTriggerCheck, interopWriteC
 import { checkEditor } from './editor';
 import { checkNpmStart } from './npm-start';
 import { checkCustomExtension } from './custom-extension';
+import { checkCredentialTest } from './credential-test';
 
 const FIXTURES_DIR = join(__dirname, 'fixtures');
 const KEEP = process.env.E2E_KEEP === '1';
@@ -198,6 +199,7 @@ async function triggerPhase(
 		for (const type of [OUR_TYPES.action, OUR_TYPES.trigger]) expect(names.includes(type), `${type} is not in /types/nodes.json`);
 		return `${OUR_TYPES.action}, ${OUR_TYPES.trigger} among ${names.length} types`;
 	});
+	await report.check("credential test in n8n (our node's testedBy)", () => checkCredentialTest(rest, target));
 	await report.check('trigger workflows are active', async () => {
 		const active = await rest.activeWorkflowIds();
 		const missing = triggerIds.filter((id) => !active.includes(id));
