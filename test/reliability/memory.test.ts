@@ -147,15 +147,13 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 	});
 
 	/*
-	 * KNOWN FAULT, reported to the lead: a lock is `SET lock:{name} token NX PX ttl` (the
-	 * platform's Python contract, seed "Distributed Locking"), i.e. a key with a TTL, and
-	 * volatile-lru evicts exactly those. A held lock that nobody touched since acquiring it is
-	 * among the least recently used keys, so it goes before fresh cache entries, and another
-	 * contender can then take it while the first still works. `it.failing` keeps the fault
-	 * visible in every run; jest reports it as an error as soon as the product is fixed, and
-	 * this must then become a plain `it`.
+	 * Was a known fault: locks used to be `SET lock:{name} token NX PX ttl`, keys with a TTL,
+	 * which volatile-lru evicts first (a held lock nobody touched since acquiring is among the
+	 * least recently used keys), so another contender could take a lock still held. Locks now
+	 * carry no Redis TTL: the lease end lives in the value and the scripts judge it by the
+	 * server clock (platform/lock.ts), so they are as non-evictable as queue state.
 	 */
-	it.failing('never evicts a held lock (KNOWN FAULT: locks are volatile keys, see comment)', () => {
+	it('never evicts a held lock (leases live in the value, the keys have no TTL)', () => {
 		expect(lockCounts.acquired).toBe(50);
 		expect(lockCounts.afterCaching).toBe(50);
 		expect(lockCounts.atOom).toBe(50);
