@@ -55,7 +55,9 @@ export class MarketingRedis implements INodeType {
 		if (!op) {
 			throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}" of resource "${resource}"`);
 		}
-		const outputs = Math.max(1, this.getNodeOutputs().length);
+		// getNodeOutputs() runs OUTPUTS_EXPRESSION through n8n's expression engine, about a fifth
+		// of a single-item execution (see BENCHMARKS.md); only Rate Limit > Check can have two outputs.
+		const outputs = resource === 'rateLimit' && operation === 'check' ? Math.max(1, this.getNodeOutputs().length) : 1;
 		let env;
 		try {
 			env = await operationEnv(this);

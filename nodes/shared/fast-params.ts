@@ -28,6 +28,8 @@ const MAX_DEPTH = 64;
 /** Returned when n8n must read the field. */
 export const NOT_FAST = Symbol('not-fast');
 
+const UNSET = Symbol('unset');
+
 type Field =
 	| { kind: 'fixed'; value: string | number | boolean }
 	| { kind: 'unset' }
@@ -92,14 +94,15 @@ function isPlainJson(value: unknown, depth: number): boolean {
 function fieldOf(ctx: IExecuteFunctions, entry: ContextCache, name: string, itemIndex: number): Field {
 	let field = entry.fields.get(name);
 	if (field) return field;
+	// With rawExpressions n8n returns the stored value, or this fallback when the field is not
+	// set (without a fallback it would throw, and building that error costs more than the read).
 	let raw: unknown;
 	try {
-		raw = ctx.getNodeParameter(name, itemIndex, undefined, { rawExpressions: true });
+		raw = ctx.getNodeParameter(name, itemIndex, UNSET, { rawExpressions: true });
 	} catch {
-		// n8n throws "Could not get parameter" for a field that is not set.
-		raw = undefined;
+		raw = UNSET;
 	}
-	field = classify(raw);
+	field = classify(raw === UNSET ? undefined : raw);
 	entry.fields.set(name, field);
 	return field;
 }
