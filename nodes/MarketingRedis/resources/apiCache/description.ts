@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { writeOptions } from '../../../shared/fields';
+
 const show = (operation: string[]) => ({ show: { resource: ['apiCache'], operation } });
 
 export const apiCacheProperties: INodeProperties[] = [
@@ -73,22 +75,5 @@ export const apiCacheProperties: INodeProperties[] = [
 			'Seconds until the entry expires. Required: Redis runs with volatile-lru, which can only evict entries that have a TTL.',
 		displayOptions: show(['set']),
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['set']),
-		options: [
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject values larger than this, before anything is written',
-			},
-		],
-	},
+	writeOptions(show(['set']), 'values'),
 ];

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { ttlField, writeOptions } from '../../../shared/fields';
+
 const show = (operation: string[], extra: Record<string, string[]> = {}) => ({
 	show: { resource: ['content'], operation, ...extra },
 });
@@ -77,33 +79,8 @@ export const contentProperties: INodeProperties[] = [
 		description: 'The content to cache, as JSON',
 		displayOptions: show(['cache'], { valueType: ['json'] }),
 	},
-	{
-		displayName: 'TTL (Seconds)',
-		name: 'ttl',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 86400,
-		description: 'Seconds until the cached content expires (default one day); every cache entry has a TTL',
-		displayOptions: show(['cache']),
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['cache']),
-		options: [
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject content larger than this, before anything is written',
-			},
-		],
-	},
+	ttlField(show(['cache']), 86400, 'Seconds until the cached content expires (default one day); every cache entry has a TTL'),
+	writeOptions(show(['cache']), 'content'),
 	{
 		displayName: 'Options',
 		name: 'getOptions',

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { writeOptions } from '../../../shared/fields';
+
 const show = (operation: string[], extra: Record<string, unknown[]> = {}) => ({
 	show: { resource: ['conversation'], operation, ...extra },
 });
@@ -142,22 +144,5 @@ export const conversationProperties: INodeProperties[] = [
 		description: 'Max number of results to return',
 		displayOptions: show(['getHistory'], { returnAll: [false] }),
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['append']),
-		options: [
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject an item whose messages together are larger than this, before anything is written',
-			},
-		],
-	},
+	writeOptions(show(['append']), 'an item whose messages together are'),
 ];

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { maxValueSizeOption } from '../../../shared/fields';
+
 const show = (operation: string[]) => ({ show: { resource: ['job'], operation } });
 
 const QUEUE_OPERATIONS = ['enqueue', 'dequeue', 'complete', 'fail', 'stats', 'recoverStalled', 'retryDead', 'purgeDead'];
@@ -216,14 +218,7 @@ export const jobProperties: INodeProperties[] = [
 				default: 3,
 				description: 'How many times the job may run before it is dead-lettered',
 			},
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject jobs larger than this, before anything is written',
-			},
+			maxValueSizeOption('jobs'),
 			{
 				displayName: 'Priority',
 				name: 'priority',

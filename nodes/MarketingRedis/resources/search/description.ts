@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { ttlField, writeOptions } from '../../../shared/fields';
+
 const show = (operation: string[]) => ({ show: { resource: ['search'], operation } });
 
 export const searchProperties: INodeProperties[] = [
@@ -47,31 +49,6 @@ export const searchProperties: INodeProperties[] = [
 		description: 'The results to cache, as JSON (usually a list)',
 		displayOptions: show(['cacheResults']),
 	},
-	{
-		displayName: 'TTL (Seconds)',
-		name: 'ttl',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 3600,
-		description: 'Seconds until the cached results expire (default one hour); every cache entry has a TTL',
-		displayOptions: show(['cacheResults']),
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['cacheResults']),
-		options: [
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject results larger than this, before anything is written',
-			},
-		],
-	},
+	ttlField(show(['cacheResults']), 3600, 'Seconds until the cached results expire (default one hour); every cache entry has a TTL'),
+	writeOptions(show(['cacheResults']), 'results'),
 ];

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { ttlField, writeOptions } from '../../../shared/fields';
+
 const show = (operation: string[]) => ({ show: { resource: ['session'], operation } });
 
 export const sessionProperties: INodeProperties[] = [
@@ -56,31 +58,6 @@ export const sessionProperties: INodeProperties[] = [
 		description: 'The session as a JSON object',
 		displayOptions: show(['set']),
 	},
-	{
-		displayName: 'TTL (Seconds)',
-		name: 'ttl',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 3600,
-		description: 'Seconds until the session expires',
-		displayOptions: show(['set', 'refresh']),
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['set']),
-		options: [
-			{
-				displayName: 'Max Value Size (Bytes)',
-				name: 'maxValueBytes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 1048576,
-				description: 'Reject sessions larger than this, before anything is written',
-			},
-		],
-	},
+	ttlField(show(['set', 'refresh']), 3600, 'Seconds until the session expires'),
+	writeOptions(show(['set']), 'sessions'),
 ];
