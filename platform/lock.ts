@@ -1,16 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
+import { isCluster } from './cluster-pipeline';
 import { defineScript, queueScript, runScript, type RedisLike } from './scripts';
 
 /**
- * Distributed locks compatible with the platform's Python pattern
- * `r.set('lock:<name>', token, nx=True, ex=ttl)`: the value is the holder's token, the key
- * carries a TTL so a crashed holder cannot block others forever, and release / extend only
- * act when the token still matches (one Lua script each).
+ * Distributed locks as leases. `lock:{name}` holds `<deadline epoch ms>:<token>` and has NO
+ * Redis TTL: redis.conf's volatile-lru evicts keys with a TTL under memory pressure, and an
+ * evicted lock would let a second worker in while the first still works. Each script reads
+ * the server's clock (TIME) to decide whether the lease is still running, so a crashed
+ * holder frees the lock at its deadline all the same; its key stays until the next Acquire
+ * of that name (or sweepExpiredLocks) replaces or removes it.
+ *
+ * Keys that DO have a TTL are foreign locks, e.g. the Python pattern
+ * `r.set('lock:<name>', token, nx=True, ex=ttl)`: their value is the whole token and their
+ * TTL their lease; they block Acquire until Redis expires them, and Release / Extend act on
+ * them only with that exact token.
  */
 export const LOCK_ACQUIRE = defineScript('lockAcquire', 'lock-acquire.lua', 1);
 export const LOCK_RELEASE = defineScript('lockRelease', 'lock-release.lua', 1);
 export const LOCK_EXTEND = defineScript('lockExtend', 'lock-extend.lua', 1);
+export const LOCK_SWEEP = defineScript('lockSweep', 'lock-sweep.lua', 1);
 
 /** A day: longer leases usually mean a lock that should have been a queue. */
 export const MAX_LOCK_TTL_MS = 24 * 3600 * 1000;
@@ -35,16 +44,47 @@ export interface LockAcquireResult {
 	expiresAtMs: number | null;
 	/** Tries made, 1 without waiting. */
 	attempts: number;
-	/** Not acquired: the holder's remaining lease in ms (-1 when it has no TTL). */
+	/** Not acquired: the holder's remaining lease in ms (-1 when it set no deadline and no TTL). */
 	heldForMs?: number;
+	/** Acquired by replacing a lease that had ended without a release (its holder crashed or overran). */
+	tookOver?: boolean;
 }
 
-export type LockReleaseOutcome = 'released' | 'notOwner' | 'notHeld';
+/**
+ * `expired`: the caller's own lease had ended before the release. Nobody took the lock in
+ * between (the key still carried the caller's token), and the key is deleted all the same,
+ * but the caller learns that it worked past its lease.
+ */
+export type LockReleaseOutcome = 'released' | 'expired' | 'notOwner' | 'notHeld';
 
 export interface LockExtendResult {
 	extended: boolean;
-	outcome: 'extended' | 'notOwner' | 'notHeld';
+	/** `expired`: the caller's lease already ended; it must Acquire again (the lock may be free or taken). */
+	outcome: 'extended' | 'expired' | 'notOwner' | 'notHeld';
 	expiresAtMs: number | null;
+}
+
+/** What a `lock:{name}` value says, for readers of the raw key (tests, tools, the Python side). */
+export interface LockValue {
+	/** Epoch ms (Redis server clock) when the lease ends; null for a foreign plain-token value. */
+	deadlineMs: number | null;
+	token: string;
+}
+
+/** Builds the value the scripts write: `<deadline epoch ms>:<token>`. */
+export function encodeLockValue(token: string, deadlineMs: number): string {
+	return `${deadlineMs}:${token}`;
+}
+
+/**
+ * Reads a `lock:{name}` value. Only meaningful for keys without a TTL: a key with a TTL is
+ * a foreign lock whose whole value is the token, even when it happens to contain a colon.
+ */
+export function parseLockValue(value: string): LockValue {
+	const match = /^(\d+):/.exec(value);
+	return match
+		? { deadlineMs: Number(match[1]), token: value.slice(match[0].length) }
+		: { deadlineMs: null, token: value };
 }
 
 export function newLockToken(): string {
@@ -71,9 +111,9 @@ export function lockAcquireArgs(token: string, ttlMs: number): Array<string | nu
 }
 
 export function parseAcquireReply(reply: unknown, token: string, attempts: number): LockAcquireResult {
-	const [taken, value] = (reply as unknown[]).map(Number);
+	const [taken, value, tookOver] = (reply as unknown[]).map(Number);
 	return taken === 1
-		? { acquired: true, token, expiresAtMs: value, attempts }
+		? { acquired: true, token, expiresAtMs: value, attempts, tookOver: tookOver === 1 }
 		: { acquired: false, token: null, expiresAtMs: null, attempts, heldForMs: value };
 }
 
@@ -99,8 +139,16 @@ export async function acquireLock(client: RedisLike, key: string, options: LockA
 }
 
 export function parseReleaseReply(reply: unknown): LockReleaseOutcome {
-	const code = Number(reply);
-	return code === 1 ? 'released' : code === 0 ? 'notOwner' : 'notHeld';
+	switch (Number(reply)) {
+		case 1:
+			return 'released';
+		case 2:
+			return 'expired';
+		case 0:
+			return 'notOwner';
+		default:
+			return 'notHeld';
+	}
 }
 
 export async function releaseLock(client: RedisLike, key: string, token: string): Promise<LockReleaseOutcome> {
@@ -128,5 +176,45 @@ export function queueExtendLock(pipeline: unknown, key: string, token: string, t
 export function parseExtendReply(reply: unknown): LockExtendResult {
 	const [code, expiresAtMs] = (reply as unknown[]).map(Number);
 	if (code === 1) return { extended: true, outcome: 'extended', expiresAtMs };
-	return { extended: false, outcome: code === 0 ? 'notOwner' : 'notHeld', expiresAtMs: null };
+	const outcome = code === 0 ? 'notOwner' : code === -2 ? 'expired' : 'notHeld';
+	return { extended: false, outcome, expiresAtMs: null };
+}
+
+export interface ExpiredLockReport {
+	/** Lock keys looked at. */
+	scanned: number;
+	/** Keys whose lease ended without a release (deleted unless `dryRun`), with how long ago. */
+	expired: Array<{ key: string; endedMsAgo: number }>;
+}
+
+/**
+ * Finds, and unless `dryRun` deletes, lock keys whose lease ended without a release. Locks
+ * have no Redis TTL (see above), so a crashed holder's key stays until the next Acquire of
+ * the same name replaces it; the number of such keys is bounded by the number of lock
+ * names. Run this from time to time when lock names are many and short-lived (one per
+ * campaign, say), or to see which holders crashed. Each key is judged and deleted in one
+ * script, so a lock re-acquired meanwhile is never removed.
+ *
+ * `match` is the SCAN pattern of the lock keys, e.g. `keys.lock('*')`.
+ */
+export async function sweepExpiredLocks(
+	client: RedisLike,
+	match: string,
+	options: { dryRun?: boolean; count?: number } = {},
+): Promise<ExpiredLockReport> {
+	const report: ExpiredLockReport = { scanned: 0, expired: [] };
+	const scanners = isCluster(client) ? client.nodes('master') : [client];
+	for (const scanner of scanners) {
+		let cursor = '0';
+		do {
+			const [next, keys] = await scanner.scan(cursor, 'MATCH', match, 'COUNT', options.count ?? 500);
+			cursor = next;
+			for (const key of keys) {
+				report.scanned += 1;
+				const [state, ago] = ((await runScript(client, LOCK_SWEEP, [key], [options.dryRun ? '0' : '1'])) as unknown[]).map(Number);
+				if (state === 1) report.expired.push({ key, endedMsAgo: ago });
+			}
+		} while (cursor !== '0');
+	}
+	return report;
 }

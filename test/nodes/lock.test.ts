@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type Redis from 'ioredis';
 
 import { runNode } from '../helpers/n8n';
 import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
-import { acquireLock, extendLock, releaseLock } from '../../platform/lock';
+import { scriptsDir } from '../../platform/scripts';
+import { acquireLock, encodeLockValue, extendLock, parseLockValue, releaseLock, sweepExpiredLocks } from '../../platform/lock';
 
 const LOCK_DB = 0;
 
@@ -39,7 +43,7 @@ class Holders {
 }
 
 describe('Lock resource', () => {
-	it('acquires several locks from expressions with random tokens, a TTL and the key lock:{name}', async () => {
+	it('acquires several locks from expressions with random tokens, a lease and the key lock:{name}', async () => {
 		const p = uniquePrefix('lk');
 		const result = await runNode({
 			parameters: acquire(`={{ "${p}" + $json.campaign }}`, { lockTtl: '={{ $json.ttl }}' }),
@@ -55,12 +59,19 @@ describe('Lock resource', () => {
 		expect(a.token).toMatch(/^[0-9a-f]{32}$/);
 		expect(a.token).not.toBe(b.token);
 		expect(result.items[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		expect(a.tookOver).toBe(false);
 		const raw = rawClient(LOCK_DB);
-		expect(await raw.get(`lock:${p}c1`)).toBe(a.token);
+		// Value "<deadline ms>:<token>" and no Redis TTL: volatile-lru can never evict a held lock.
+		expect(await raw.get(`lock:${p}c1`)).toBe(encodeLockValue(a.token as string, a.expiresAtMs as number));
+		expect(await raw.get(`lock:${p}c2`)).toBe(`${b.expiresAtMs}:${b.token}`);
 		expect(await raw.type(`lock:${p}c2`)).toBe('string');
-		const pttl = await raw.pttl(`lock:${p}c2`);
-		expect(pttl).toBeGreaterThan(30_000);
-		expect(pttl).toBeLessThanOrEqual(60_000);
+		expect(await raw.pttl(`lock:${p}c1`)).toBe(-1);
+		expect(await raw.pttl(`lock:${p}c2`)).toBe(-1);
+		const [seconds] = await raw.time();
+		const leaseLeft = (b.expiresAtMs as number) - Number(seconds) * 1000;
+		expect(leaseLeft).toBeGreaterThan(30_000);
+		expect(leaseLeft).toBeLessThanOrEqual(61_000);
+		expect((b.expiresAtMs as number) - (a.expiresAtMs as number)).toBeGreaterThan(29_000);
 		expect(new Date(b.expiresAt as string).getTime()).toBe(b.expiresAtMs);
 	});
 
@@ -71,7 +82,8 @@ describe('Lock resource', () => {
 		expect(first).toMatchObject({ acquired: true });
 		expect(second).toMatchObject({ acquired: false, token: null, expiresAt: null });
 		expect(second.heldForMs).toBeGreaterThan(0);
-		expect(await rawClient(LOCK_DB).get(`lock:${p}same`)).toBe(first.token);
+		expect(second.heldForMs).toBeLessThanOrEqual(30_000);
+		expect(parseLockValue((await rawClient(LOCK_DB).get(`lock:${p}same`)) as string).token).toBe(first.token);
 	});
 
 	it('releases only with the matching token; a wrong token leaves the lock in place', async () => {
@@ -84,7 +96,7 @@ describe('Lock resource', () => {
 		});
 		expect(wrong.error).toBeUndefined();
 		expect(wrong.outputs[0][0]).toMatchObject({ released: false, outcome: 'notOwner' });
-		expect(await raw.get(`lock:${p}r`)).toBe(token);
+		expect(parseLockValue((await raw.get(`lock:${p}r`)) as string).token).toBe(token);
 		const right = await runNode({
 			parameters: { resource: 'lock', operation: 'release', lockName: `${p}r`, lockToken: '={{ $json.token }}' },
 			items: [{ token }],
@@ -103,11 +115,14 @@ describe('Lock resource', () => {
 		const extendParams = { resource: 'lock', operation: 'extend', lockName: `${p}e`, lockTtl: 600 };
 		const wrong = await runNode({ parameters: { ...extendParams, lockToken: 'nope' } });
 		expect(wrong.outputs[0][0]).toMatchObject({ extended: false, outcome: 'notOwner', expiresAt: null });
-		expect(await raw.pttl(`lock:${p}e`)).toBeLessThanOrEqual(5000);
+		expect(await raw.get(`lock:${p}e`)).toBe(encodeLockValue(token, got.outputs[0][0].expiresAtMs as number));
 		const right = await runNode({ parameters: { ...extendParams, lockToken: token } });
 		expect(right.outputs[0][0]).toMatchObject({ extended: true, outcome: 'extended' });
-		expect(await raw.pttl(`lock:${p}e`)).toBeGreaterThan(500_000);
-		expect(await raw.get(`lock:${p}e`)).toBe(token);
+		const extendedTo = right.outputs[0][0].expiresAtMs as number;
+		expect(extendedTo - (got.outputs[0][0].expiresAtMs as number)).toBeGreaterThan(500_000);
+		expect(new Date(right.outputs[0][0].expiresAt as string).getTime()).toBe(extendedTo);
+		expect(await raw.get(`lock:${p}e`)).toBe(encodeLockValue(token, extendedTo));
+		expect(await raw.pttl(`lock:${p}e`)).toBe(-1);
 		const missing = await runNode({ parameters: { ...extendParams, lockName: `${p}none`, lockToken: token } });
 		expect(missing.outputs[0][0]).toMatchObject({ extended: false, outcome: 'notHeld' });
 		expect(await raw.exists(`lock:${p}none`)).toBe(0);
@@ -137,7 +152,8 @@ describe('Lock resource', () => {
 		const mine = await runNode({ parameters: acquire(`${p}campaign_123`) });
 		expect(mine.outputs[0][0].acquired).toBe(true);
 		expect(await raw.set(key, 'worker_1', 'EX', 30, 'NX')).toBeNull();
-		expect(await raw.get(key)).toBe(mine.outputs[0][0].token);
+		expect(parseLockValue((await raw.get(key)) as string)).toEqual({ token: mine.outputs[0][0].token, deadlineMs: mine.outputs[0][0].expiresAtMs });
+		expect(await raw.pttl(key)).toBe(-1);
 	});
 
 	it('waits for a holder whose lease ends, and gives up at the wait limit otherwise', async () => {
@@ -156,7 +172,7 @@ describe('Lock resource', () => {
 		const [short, long] = result.outputs[0];
 		expect(short).toMatchObject({ acquired: true });
 		expect(short.attempts).toBeGreaterThan(1);
-		expect(await raw.get(`lock:${p}short`)).toBe(short.token);
+		expect(parseLockValue((await raw.get(`lock:${p}short`)) as string).token).toBe(short.token);
 		expect(long).toMatchObject({ acquired: false, token: null });
 		expect(long.attempts).toBeGreaterThan(1);
 		expect(await raw.get(`lock:${p}long`)).toBe('someone');
@@ -178,6 +194,119 @@ describe('Lock resource', () => {
 		expect(await raw.get(`lock:${p}campXaignY1 "x"\n--]]`)).toBe('bystander');
 	});
 
+	it('a lease that ended counts as free: another holder takes over, and the old token can neither release nor extend it', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		const key = `lock:${p}lease`;
+		const first = await acquireLock(raw, key, { ttlMs: 40 });
+		expect(first).toMatchObject({ acquired: true, tookOver: false });
+		// While the lease runs, a second contender is refused and told how long it has left.
+		const early = await acquireLock(raw, key, { ttlMs: 10_000 });
+		expect(early.acquired).toBe(false);
+		expect(early.heldForMs).toBeGreaterThan(0);
+		expect(early.heldForMs).toBeLessThanOrEqual(40);
+		// Waiting past the lease end takes it over (the first holder "crashed").
+		const second = await acquireLock(raw, key, { ttlMs: 10_000, waitMs: 5_000, retryMs: 10 });
+		expect(second).toMatchObject({ acquired: true, tookOver: true });
+		expect(await raw.get(key)).toBe(encodeLockValue(second.token as string, second.expiresAtMs as number));
+		expect(await releaseLock(raw, key, first.token as string)).toBe('notOwner');
+		expect(await extendLock(raw, key, first.token as string, 10_000)).toMatchObject({ extended: false, outcome: 'notOwner' });
+		expect(parseLockValue((await raw.get(key)) as string).token).toBe(second.token);
+		expect(await releaseLock(raw, key, second.token as string)).toBe('released');
+		expect(await raw.exists(key)).toBe(0);
+	});
+
+	it('a holder that overran its lease (nobody took over) cannot extend, and its release frees the key but says "expired"', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		const got = await runNode({ parameters: acquire(`${p}late`) });
+		const token = got.outputs[0][0].token as string;
+		const key = `lock:${p}late`;
+		// Wind the stored deadline back, as if the 30 s had passed.
+		const ended = encodeLockValue(token, Date.now() - 60_000);
+		await raw.set(key, ended);
+		const extend = await runNode({ parameters: { resource: 'lock', operation: 'extend', lockName: `${p}late`, lockToken: token, lockTtl: 30 } });
+		expect(extend.outputs[0][0]).toMatchObject({ extended: false, outcome: 'expired', expiresAt: null });
+		expect(await raw.get(key)).toBe(ended);
+		const wrong = await runNode({ parameters: { resource: 'lock', operation: 'release', lockName: `${p}late`, lockToken: 'other' } });
+		expect(wrong.outputs[0][0]).toMatchObject({ released: false, outcome: 'notOwner' });
+		expect(await raw.get(key)).toBe(ended);
+		const release = await runNode({ parameters: { resource: 'lock', operation: 'release', lockName: `${p}late`, lockToken: token } });
+		expect(release.outputs[0][0]).toMatchObject({ released: false, outcome: 'expired' });
+		expect(await raw.exists(key)).toBe(0);
+	});
+
+	it('foreign values: no TTL and no deadline blocks for good; a TTL makes the whole value the token even when it looks like a lease', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		await raw.set(`lock:${p}forever`, 'worker_9');
+		// Looks like an ended lease of token "abc", but it has a TTL: a Python worker's token.
+		await raw.set(`lock:${p}colon`, '123:abc', 'EX', 30);
+		await raw.hset(`lock:${p}hash`, 'f', 'v');
+		const result = await runNode({ parameters: acquire(`={{ "${p}" + $json.name }}`), items: [{ name: 'forever' }, { name: 'colon' }, { name: 'hash' }] });
+		expect(result.error).toBeUndefined();
+		const [forever, colon, hash] = result.outputs[0];
+		expect(forever).toMatchObject({ acquired: false, heldForMs: -1 });
+		expect(colon).toMatchObject({ acquired: false });
+		expect(colon.heldForMs).toBeGreaterThan(0);
+		expect(hash).toMatchObject({ acquired: false, heldForMs: -1 });
+		expect(await raw.get(`lock:${p}forever`)).toBe('worker_9');
+		const releases = await runNode({
+			parameters: { resource: 'lock', operation: 'release', lockName: `={{ "${p}" + $json.name }}`, lockToken: '={{ $json.token }}' },
+			items: [{ name: 'colon', token: 'abc' }, { name: 'colon', token: '123:abc' }, { name: 'forever', token: 'worker_9' }],
+		});
+		expect(releases.outputs[0].map((o) => o.outcome)).toEqual(['notOwner', 'released', 'released']);
+		expect(await raw.exists(`lock:${p}colon`, `lock:${p}forever`)).toBe(0);
+		// A foreign lock with a TTL keeps being governed by its TTL when its owner extends it.
+		await raw.set(`lock:${p}py`, 'worker_1', 'EX', 30);
+		expect(await extendLock(raw, `lock:${p}py`, 'worker_1', 600_000)).toMatchObject({ extended: true });
+		expect(await raw.pttl(`lock:${p}py`)).toBeGreaterThan(500_000);
+		expect(await raw.get(`lock:${p}py`)).toBe('worker_1');
+	});
+
+	it('interop: a Python worker running the same Lua (redis-py register_script) shares leases with the node', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		const lua = (file: string) => readFileSync(join(scriptsDir(), file), 'utf8');
+		const key = `lock:${p}campaign_123`;
+		// Python: acquire = r.register_script(lua); acquire(keys=[key], args=[token, 30000])
+		const [taken, deadline] = (await raw.eval(lua('lock-acquire.lua'), 1, key, 'py-token', 30_000)) as number[];
+		expect(taken).toBe(1);
+		expect(await raw.get(key)).toBe(`${deadline}:py-token`);
+		const blocked = await runNode({ parameters: acquire(`${p}campaign_123`) });
+		expect(blocked.outputs[0][0]).toMatchObject({ acquired: false });
+		expect(await raw.eval(lua('lock-release.lua'), 1, key, 'py-token')).toBe(1);
+		const mine = await runNode({ parameters: acquire(`${p}campaign_123`) });
+		expect(await raw.eval(lua('lock-acquire.lua'), 1, key, 'py-token', 30_000)).toEqual([0, expect.any(Number)]);
+		expect(await raw.eval(lua('lock-release.lua'), 1, key, 'py-token')).toBe(0);
+		expect(parseLockValue((await raw.get(key)) as string).token).toBe(mine.outputs[0][0].token);
+		// The seed's plain SET NX also keeps out while the key exists, even after the lease ended:
+		// Python workers must take node-shared locks through the script (README).
+		await raw.set(key, encodeLockValue(mine.outputs[0][0].token as string, 1));
+		expect(await raw.set(key, 'worker_1', 'EX', 30, 'NX')).toBeNull();
+		expect(await raw.eval(lua('lock-acquire.lua'), 1, key, 'py-token', 30_000)).toEqual([1, expect.any(Number), 1]);
+	});
+
+	it('sweepExpiredLocks reports and removes only lock keys whose lease ended', async () => {
+		const p = uniquePrefix('lk');
+		const raw = rawClient(LOCK_DB);
+		const live = await acquireLock(raw, `lock:${p}live`, { ttlMs: 60_000 });
+		await raw.set(`lock:${p}dead1`, encodeLockValue('t1', 1000));
+		await raw.set(`lock:${p}dead2`, encodeLockValue('t2', Date.now() - 5000));
+		await raw.set(`lock:${p}py`, '1000:worker', 'EX', 30);
+		await raw.set(`lock:${p}plain`, 'worker');
+		const dry = await sweepExpiredLocks(raw, `lock:${p}*`, { dryRun: true });
+		expect(dry.scanned).toBe(5);
+		expect(dry.expired.map((e) => e.key).sort()).toEqual([`lock:${p}dead1`, `lock:${p}dead2`]);
+		expect(dry.expired.every((e) => e.endedMsAgo >= 4000)).toBe(true);
+		expect(await raw.exists(`lock:${p}dead1`, `lock:${p}dead2`)).toBe(2);
+		const swept = await sweepExpiredLocks(raw, `lock:${p}*`);
+		expect(swept.expired).toHaveLength(2);
+		expect(await raw.exists(`lock:${p}dead1`, `lock:${p}dead2`)).toBe(0);
+		expect(await raw.exists(`lock:${p}live`, `lock:${p}py`, `lock:${p}plain`)).toBe(3);
+		expect(parseLockValue((await raw.get(`lock:${p}live`)) as string).token).toBe(live.token);
+	});
+
 	it('acceptance: 20 concurrent platform-level acquirers on separate connections never overlap', async () => {
 		const p = uniquePrefix('lk');
 		const key = `lock:${p}contended`;
@@ -190,7 +319,7 @@ describe('Lock resource', () => {
 			await sleep(2 + Math.random() * 5);
 			// Another worker's release with a wrong token fails and leaves the lock.
 			expect(await releaseLock(intruders[0], key, 'wrong-token')).toBe('notOwner');
-			expect(await client.get(key)).toBe(got.token);
+			expect(parseLockValue((await client.get(key)) as string).token).toBe(got.token);
 			expect((await extendLock(client, key, got.token!, 10_000)).extended).toBe(true);
 			holders.leave();
 			expect(await releaseLock(client, key, got.token!)).toBe('released');

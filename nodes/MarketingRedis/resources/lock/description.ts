@@ -15,19 +15,21 @@ export const lockProperties: INodeProperties[] = [
 				value: 'acquire',
 				action: 'Acquire a lock',
 				description:
-					'Take a named lock so only one workflow or worker works on something (for example one campaign) at a time; returns a token needed to release it. Can wait for the current holder.',
+					'Take a named lock so only one workflow or worker works on something (for example one campaign) at a time. Returns a token needed to release or extend it, and expiresAt, when the lease ends unless extended. A lock whose lease has ended counts as free. Can wait for the current holder.',
 			},
 			{
 				name: 'Release',
 				value: 'release',
 				action: 'Release a lock',
-				description: 'Give a lock back, using the token from Acquire; a lock now held by someone else is left alone',
+				description:
+					'Give a lock back, using the token from Acquire; a lock now held by someone else is left alone. outcome "expired" means your lease had already ended (the lock is freed all the same).',
 			},
 			{
 				name: 'Extend',
 				value: 'extend',
 				action: 'Extend a lock',
-				description: 'Give a lock you still hold a new time to live, using the token from Acquire, when the work takes longer',
+				description:
+					'Give a lock you still hold a new lease counted from now, using the token from Acquire, when the work takes longer. Fails with outcome "expired" once the lease has ended: Acquire again then.',
 			},
 		],
 		default: 'acquire',
@@ -59,7 +61,7 @@ export const lockProperties: INodeProperties[] = [
 		typeOptions: { minValue: 1, numberPrecision: 0 },
 		default: 30,
 		description:
-			'Seconds until the lock frees itself if it is not released, so a crashed workflow cannot block others forever. Extend: the new TTL counted from now.',
+			'Length of the lease: seconds after which the lock counts as free if it is not released or extended, so a crashed workflow cannot block others forever. Extend: the new lease counted from now. (The lease end is stored in the lock itself, not as a Redis TTL, so Redis never evicts a held lock.)',
 		displayOptions: show(['acquire', 'extend']),
 	},
 	{

@@ -61,7 +61,7 @@ function acquired(request: AcquireRequest, result: LockAcquireResult): ItemResul
 			expiresAt: result.expiresAtMs === null ? null : new Date(result.expiresAtMs).toISOString(),
 			expiresAtMs: result.expiresAtMs,
 			attempts: result.attempts,
-			...(result.acquired ? {} : { heldForMs: result.heldForMs ?? null }),
+			...(result.acquired ? { tookOver: result.tookOver === true } : { heldForMs: result.heldForMs ?? null }),
 		},
 	};
 }
