@@ -71,7 +71,8 @@ export class ItemParams {
 		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 		if (typeof n !== 'number' || !Number.isFinite(n) || !Number.isInteger(n) || n < min || n > max) {
 			const what = min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`;
-			const range = max < Number.MAX_SAFE_INTEGER ? ` (at most ${max})` : '';
+			// The upper bound is named only when it is what the value broke, to keep the common message short.
+			const range = typeof n === 'number' && n > max ? ` (at most ${max})` : '';
 			this.fail(
 				label,
 				`must be ${what}${unit ? ` of ${unit}` : ''}${range}, got ${describe(value)}`,
