@@ -1,15 +1,27 @@
 import type { ResourceDefinition } from '../../shared/operation';
-import { sessionResource } from './session';
-import { rateLimitResource } from './rateLimit';
-import { jobResource } from './job';
-import { lockResource } from './lock';
-import { contentResource } from './content';
-import { searchResource } from './search';
 import { apiCacheResource } from './apiCache';
+import { contentResource } from './content';
 import { conversationResource } from './conversation';
-import { updateResource } from './update';
-import { serverResource } from './server';
+import { jobResource } from './job';
 import { leaderboardResource } from './leaderboard';
+import { lockResource } from './lock';
+import { rateLimitResource } from './rateLimit';
+import { searchResource } from './search';
+import { serverResource } from './server';
+import { sessionResource } from './session';
+import { updateResource } from './update';
 
-/** Every resource of the MarketingRedis node, in the order the UI lists them. */
-export const RESOURCES: ResourceDefinition[] = [sessionResource, rateLimitResource, jobResource, lockResource, contentResource, searchResource, apiCacheResource, conversationResource, updateResource, serverResource, leaderboardResource];
+/** Every resource of the MarketingRedis node, in the order the UI lists them: by DB role, then state, then ops. */
+export const RESOURCES: ResourceDefinition[] = [
+	sessionResource,
+	contentResource,
+	searchResource,
+	apiCacheResource,
+	rateLimitResource,
+	conversationResource,
+	updateResource,
+	lockResource,
+	leaderboardResource,
+	jobResource,
+	serverResource,
+];
