@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
+import { LoggerProxy, type ICredentialDataDecryptedObject, type ICredentialTestFunctions } from 'n8n-workflow';
 
 import { marketingRedisConnectionTest } from '../../nodes/shared/connection-test';
 import { sharedPool } from '../../platform/connection-pool';
@@ -55,6 +55,9 @@ async function credentialTest(data: ICredentialDataDecryptedObject) {
 
 beforeAll(async () => {
 	server = await startServer({ password: PASSWORD });
+	// n8n's logger (what nodes and n8n-core log through), captured line by line.
+	const log = (level: string) => (message: string, meta?: unknown) => void captured.push(`logger.${level}: ${message} ${inspect(meta)}`);
+	LoggerProxy.init({ error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') } as unknown as Parameters<typeof LoggerProxy.init>[0]);
 	for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 		spies.push(
 			jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void captured.push(`console.${method}: ${args.map((a) => inspect(a)).join(' ')}`)),
@@ -72,6 +75,9 @@ afterAll(async () => {
 		['captured outputs, errors, log and console lines', captured.length],
 		['lines containing the password (must be 0)', leaks.length],
 	]);
+	// The scan saw the failure paths (not an empty capture) and would have found a leak.
+	expect(captured.length).toBeGreaterThan(100);
+	expect(captured.some((line) => line.includes('rejected the username or password'))).toBe(true);
 	expect(leaks).toEqual([]);
 });
 
