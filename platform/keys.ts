@@ -16,7 +16,7 @@ import type { DbRole } from './config';
  * | cache      | api:{namespace}:{key}                 | JSON string, TTL            |
  * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes               |
  * | rateLimit  | ratelimit:{key}                       | sorted set (sliding window) |
- * | default    | lock:{name}                           | random token string, TTL    |
+ * | default    | lock:{name}                           | <deadline>:<token>, no TTL  |
  * | default    | {leaderboard}                         | sorted set                  |
  */
 export class KeySchema {
