@@ -11,6 +11,7 @@ import { RESOURCES } from '../../nodes/MarketingRedis/resources';
 import { sharedPool } from '../../platform/connection-pool';
 import { groupKeysBySlot, keySlot } from '../../platform/cluster-slot';
 import { KeySchema } from '../../platform/keys';
+import { encodeLockValue, parseLockValue } from '../../platform/lock';
 import { runNode, type RunNodeResult } from '../helpers/n8n';
 import { closeRawClients, uniquePrefix } from '../helpers/redis';
 import { startTrigger, type ActiveTrigger } from '../helpers/trigger';
@@ -184,7 +185,11 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		const result = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 30 }, names.map((name) => ({ name })));
 		expect(result.outputs[0].map((o) => o.acquired)).toEqual(names.map(() => true));
 		t.expectSpread(names.map((n) => keys.lock(n)));
-		for (const [i, name] of names.entries()) expect(await t.raw.get(keys.lock(name))).toBe(result.outputs[0][i].token);
+		// Lease value "<deadline ms>:<token>" without a Redis TTL (volatile-lru must never evict a held lock).
+		for (const [i, name] of names.entries()) {
+			expect(await t.raw.get(keys.lock(name))).toBe(encodeLockValue(result.outputs[0][i].token as string, result.outputs[0][i].expiresAtMs as number));
+			expect(await t.raw.pttl(keys.lock(name))).toBe(-1);
+		}
 	},
 	'lock.release': async (t) => {
 		const names = t.ids(BATCH, 'lock');
@@ -198,8 +203,13 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		const names = t.ids(BATCH, 'lock');
 		const got = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 5 }, names.map((name) => ({ name })));
 		const items = got.outputs[0].map((o) => ({ name: o.lock, token: o.token }));
-		await t.run({ resource: 'lock', operation: 'extend', lockName: '={{ $json.name }}', lockToken: '={{ $json.token }}', lockTtl: 600 }, items);
-		for (const name of names) expect(await t.raw.pttl(keys.lock(name))).toBeGreaterThan(500_000);
+		const result = await t.run({ resource: 'lock', operation: 'extend', lockName: '={{ $json.name }}', lockToken: '={{ $json.token }}', lockTtl: 600 }, items);
+		for (const [i, name] of names.entries()) {
+			const extended = result.outputs[0][i];
+			expect(extended).toMatchObject({ extended: true });
+			expect((extended.expiresAtMs as number) - (got.outputs[0][i].expiresAtMs as number)).toBeGreaterThan(500_000);
+			expect(parseLockValue((await t.raw.get(keys.lock(name))) as string)).toEqual({ token: items[i].token, deadlineMs: extended.expiresAtMs });
+		}
 	},
 	'leaderboard.add': async (t) => {
 		const boards = t.ids(6, 'board');
