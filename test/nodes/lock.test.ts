@@ -214,6 +214,12 @@ describe('Lock resource', () => {
 		expect(parseLockValue((await raw.get(key)) as string).token).toBe(second.token);
 		expect(await releaseLock(raw, key, second.token as string)).toBe('released');
 		expect(await raw.exists(key)).toBe(0);
+		// A caller's own token may contain colons and digits: only the first colon ends the deadline.
+		const colon = await acquireLock(raw, key, { ttlMs: 10_000, token: '12:34:x' });
+		expect(parseLockValue((await raw.get(key)) as string)).toEqual({ token: '12:34:x', deadlineMs: colon.expiresAtMs });
+		expect(await releaseLock(raw, key, '34:x')).toBe('notOwner');
+		expect(await extendLock(raw, key, '12:34:x', 20_000)).toMatchObject({ extended: true });
+		expect(await releaseLock(raw, key, '12:34:x')).toBe('released');
 	});
 
 	it('a holder that overran its lease (nobody took over) cannot extend, and its release frees the key but says "expired"', async () => {
