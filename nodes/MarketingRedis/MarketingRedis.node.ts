@@ -56,8 +56,13 @@ export class MarketingRedis implements INodeType {
 			throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}" of resource "${resource}"`);
 		}
 		// getNodeOutputs() runs OUTPUTS_EXPRESSION through n8n's expression engine, about a fifth
-		// of a single-item execution (see BENCHMARKS.md); only Rate Limit > Check can have two outputs.
-		const outputs = resource === 'rateLimit' && operation === 'check' ? Math.max(1, this.getNodeOutputs().length) : 1;
+		// of a single-item execution (see BENCHMARKS.md). That expression gives two outputs only for
+		// Rate Limit > Check with the raw routeOutputs parameter true, so ask it only then.
+		const mayRoute =
+			resource === 'rateLimit' &&
+			operation === 'check' &&
+			this.getNodeParameter('routeOutputs', 0, false, { rawExpressions: true }) === true;
+		const outputs = mayRoute ? Math.max(1, this.getNodeOutputs().length) : 1;
 		let env;
 		try {
 			env = await operationEnv(this);
