@@ -59,7 +59,7 @@ function plan(smoke: boolean) {
 				limit: { seconds: 2.5, runs: 3 },
 				batch: {
 					sizes: [1, 100, 10_000],
-					rounds: (size: number) => (size >= 10_000 ? { ours: 7, a: 3, b: 7 } : { ours: 5, a: 5, b: 5 }),
+					rounds: (size: number) => (size >= 10_000 ? { ours: 7, a: 3, b: 7 } : size === 1 ? { ours: 9, a: 9, b: 9 } : { ours: 7, a: 7, b: 7 }),
 					calls: (size: number) =>
 						size === 1 ? { ours: 200, a: 100, b: 200 } : size <= 100 ? { ours: 20, a: 4, b: 40 } : { ours: 1, a: 1, b: 2 },
 				},
@@ -101,24 +101,33 @@ async function runSuite(name: string, outcome: Outcome, fn: () => Promise<void>)
 function targets(o: Outcome): Target[] {
 	const out: Target[] = [];
 	const big = (o.batch ?? []).filter((r) => r.items === Math.max(...(o.batch ?? []).map((x) => x.items)));
+	// "B/A" is what raw pipelining without n8n reaches: a ratio the node cannot beat.
 	for (const r of big) {
 		out.push({
 			name: `${r.scenario}, ${r.items.toLocaleString('en-US')} items: at least 10x Baseline A`,
 			met: ratio(r.ours, r.a) >= 10,
-			figure: fmtRatio(ratio(r.ours, r.a)),
+			figure: `${fmtRatio(ratio(r.ours, r.a))} (B/A ${fmtRatio(ratio(r.b, r.a))})`,
 		});
 	}
 	for (const r of big.filter((x) => x.scenario === 'Set Session' || x.scenario === 'Cache Content')) {
-		out.push({
-			name: `${r.scenario}, ${r.items.toLocaleString('en-US')} items: at least 30% of redis-benchmark -P 16 SET`,
-			met: Number.isFinite(r.limit) ? ratio(r.ours, r.limit) >= 0.3 : undefined,
-			figure: fmtPct(ratio(r.ours, r.limit)),
-		});
+		for (const l of o.limits ?? []) {
+			out.push({
+				name: `${r.scenario}, ${r.items.toLocaleString('en-US')} items: at least 30% of redis-benchmark -P 16 SET on ${l.label}`,
+				met: ratio(r.ours, l.limit.set) >= 0.3,
+				figure: `${fmtPct(ratio(r.ours, l.limit.set))} (B ${fmtPct(ratio(r.b, l.limit.set))})`,
+			});
+		}
 	}
 	for (const r of (o.batch ?? []).filter((x) => x.items === 1)) {
-		out.push({ name: `${r.scenario}, single-item executions: at least 3x Baseline A`, met: ratio(r.ours, r.a) >= 3, figure: fmtRatio(ratio(r.ours, r.a)) });
+		out.push({
+			name: `${r.scenario}, single-item executions: at least 3x Baseline A`,
+			met: ratio(r.ours, r.a) >= 3,
+			figure: fmtRatio(ratio(r.ours, r.a)),
+		});
 	}
-	for (const t of o.trigger ?? []) out.push({ name: `${t.mode}: p99 under 5 ms`, met: t.p99 < 5, figure: fmtMs(t.p99) });
+	for (const t of (o.trigger ?? []).filter((x) => !x.mode.startsWith('floor'))) {
+		out.push({ name: `${t.mode}: p99 under 5 ms`, met: t.p99 < 5, figure: fmtMs(t.p99) });
+	}
 	for (const q of (o.queue ?? []).filter((x) => x.system === 'ours')) {
 		const b = o.queue?.find((x) => x.system === 'BullMQ' && x.workers === q.workers);
 		if (b) {

@@ -104,8 +104,87 @@ async function measure(
 	}
 }
 
+/**
+ * The floor of this machine: the same publisher and pacing, received by a bare ioredis
+ * subscriber (SUBSCRIBE) or reader (XREAD BLOCK) with no n8n and no trigger. What the trigger
+ * adds is the difference; the tail of both is mostly the scheduling noise of a busy machine.
+ */
+async function measureRaw(server: BenchServer, mode: 'pubsub' | 'stream', messages: number, perTick: number): Promise<LatencyResult> {
+	const channel = `bench_raw_${randomBytes(4).toString('hex')}`;
+	const streamKey = new KeySchema('').updatesStream(channel);
+	const db = DEFAULT_DBS[UPDATE_STREAM_ROLE];
+	const publisher = server.raw(db);
+	const reader = server.raw(db);
+	const sentAt = new Float64Array(messages);
+	const latencies: number[] = [];
+	let stopped = false;
+	const arrived = (body: string) => {
+		const at = performance.now();
+		const seq = (JSON.parse(body) as { seq: number }).seq;
+		if (seq >= 0) latencies.push(at - sentAt[seq]);
+	};
+	let loop: Promise<void> = Promise.resolve();
+	if (mode === 'pubsub') {
+		reader.on('message', (_channel: string, body: string) => arrived(body));
+		await reader.subscribe(channel);
+	} else {
+		await publisher.xadd(streamKey, '*', 'message', '{"seq":-1}');
+		loop = (async () => {
+			let last = '$';
+			while (!stopped) {
+				const reply = (await reader.xread('COUNT', 100, 'BLOCK', 200, 'STREAMS', streamKey, last)) as
+					| Array<[string, Array<[string, string[]]>]>
+					| null;
+				for (const [, entries] of reply ?? []) {
+					for (const [id, fields] of entries) {
+						last = id;
+						arrived(fields[1]);
+					}
+				}
+			}
+		})();
+	}
+	try {
+		await sleep(50);
+		const start = performance.now();
+		for (let seq = 0; seq < messages; ) {
+			for (let k = 0; k < perTick && seq < messages; k++, seq++) {
+				sentAt[seq] = performance.now();
+				const body = JSON.stringify({ seq, draft_id: seq, status: 'approved' });
+				if (mode === 'pubsub') void publisher.publish(channel, body);
+				else void publisher.xadd(streamKey, 'MAXLEN', '~', 10_000, '*', 'message', body);
+			}
+			await sleep(1);
+		}
+		const deadline = Date.now() + 10_000;
+		while (latencies.length < messages && Date.now() < deadline) await sleep(10);
+		const seconds = (performance.now() - start) / 1000;
+		const sorted = latencies.sort((a, b) => a - b);
+		return {
+			mode: mode === 'pubsub' ? 'floor: bare ioredis SUBSCRIBE' : 'floor: bare ioredis XREAD BLOCK',
+			messages,
+			received: sorted.length,
+			p50: percentileSorted(sorted, 50),
+			p99: percentileSorted(sorted, 99),
+			max: sorted[sorted.length - 1],
+			seconds,
+		};
+	} finally {
+		stopped = true;
+		await loop.catch(() => undefined);
+		reader.disconnect();
+		await publisher.unlink(streamKey).catch(() => undefined);
+		await publisher.quit();
+	}
+}
+
 export async function runTriggerSuite(server: BenchServer, messages: number): Promise<LatencyResult[]> {
-	return [await measure(server, 'pubsub', messages, 1), await measure(server, 'stream', messages, 1)];
+	return [
+		await measure(server, 'pubsub', messages, 1),
+		await measureRaw(server, 'pubsub', messages, 1),
+		await measure(server, 'stream', messages, 1),
+		await measureRaw(server, 'stream', messages, 1),
+	];
 }
 
 export function triggerSection(results: LatencyResult[], skipped?: string): Section {
@@ -122,6 +201,9 @@ export function triggerSection(results: LatencyResult[], skipped?: string): Sect
 			fmtMs(r.max),
 			`${Math.round(r.messages / r.seconds).toLocaleString('en-US')} msg/s`,
 		]),
-		notes: skipped ? [`Not measured: ${skipped}.`] : [],
+		notes: [
+			'The "floor" rows send the same messages at the same pace to a bare ioredis client in the same process, with no n8n and no trigger: what the trigger adds is the difference from its floor, and the tail of both is mostly scheduling noise of the shared 2-core machine.',
+			...(skipped ? [`Not measured: ${skipped}.`] : []),
+		],
 	};
 }
