@@ -111,9 +111,18 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 			acknowledged += stored;
 			oomError = errors[0];
 		}
+		// The big batch's own query buffer counted towards maxmemory and is freed now, so a little
+		// room may be back: single-item executions must also hit the wall, with the same message.
+		let singleError: string | undefined;
+		let singles = 0;
+		while (!singleError && singles < 3000) {
+			const one = await run({ parameters: { resource: 'job', operation: 'enqueue', queue: 'pressure', payload: `={{ JSON.stringify({ pad: "s".repeat(2000) }) }}` } });
+			if (one.error) singleError = one.error.message;
+			else singles++;
+		}
+		acknowledged += singles;
 		const atOom = await queue.stats();
 		lockCounts.atOom = (await scanKeys(raw(server, 0), 'lock:*')).length;
-		const sessionAfterOom = await run({ parameters: { resource: 'session', operation: 'set', sessionId: 'oom', data: '{"a":1}', ttl: 60 } });
 		const cachedAtEnd = (await scanKeys(raw(server, 1), 'content:*')).length + (await scanKeys(raw(server, 2))).length;
 		// A holder whose lock was evicted must learn it on release, never get a false "released".
 		const release = await run({
@@ -121,6 +130,12 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 			parameters: { resource: 'lock', operation: 'release', lockName: '={{ $json.name }}', lockToken: '={{ $json.token }}' },
 		});
 		const releases = release.outputs[0] ?? [];
+		// Acks free memory, so they must still work at OOM: complete the 200 in-flight jobs.
+		const completed = await run({
+			items: taken.outputs[0].map((o) => ({ id: o.id })),
+			parameters: { resource: 'job', operation: 'complete', queue: 'pressure', jobId: '={{ $json.id }}' },
+		});
+		const afterAcks = await queue.stats();
 		lockCounts.falseReleases = releases.filter((o) => o.released === true).length - lockCounts.atOom;
 
 		report('Memory pressure: maxmemory 20 MB, volatile-lru', ['figure', 'value'], [
@@ -133,6 +148,8 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 			['lock keys (50 held) after caching / at OOM', `${lockCounts.afterCaching} / ${lockCounts.atOom}`],
 			['cache entries left at OOM', cachedAtEnd],
 			['first refused write', oomError ?? 'none'],
+			['single-item executions accepted after the batch OOM, then refused', singles],
+			['in-flight jobs completed (acked) while at OOM', 200 - afterAcks.inFlight],
 		]);
 		expect(evicted).toBeGreaterThan(0);
 		expect(cached).toBeLessThan(cacheWritten);
@@ -141,8 +158,10 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 		expect(atOom.waiting + atOom.prioritized + atOom.delayed + atOom.inFlight).toBe(acknowledged);
 		expect(atOom.inFlight).toBe(200);
 		expect(oomError).toMatch(/^Item \d+: Enqueue Job failed: Redis is out of memory \(maxmemory reached and nothing left to evict\)/);
-		expect(sessionAfterOom.error?.message).toMatch(/Set Session failed: Redis is out of memory/);
+		expect(singleError).toMatch(/^Item 0: Enqueue Job failed: Redis is out of memory/);
 		expect(release.error).toBeUndefined();
+		expect(completed.error).toBeUndefined();
+		expect(afterAcks.inFlight).toBe(0);
 		expect(lockCounts.falseReleases).toBe(0);
 	});
 
