@@ -4,6 +4,8 @@
  * items whose keys land on several nodes, so per-node pipelining and hash tags are exercised.
  * A registered operation without a case here fails the suite: add one when adding an operation.
  */
+import { randomBytes } from 'node:crypto';
+
 import Redis, { Cluster } from 'ioredis';
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
@@ -40,8 +42,11 @@ afterAll(async () => {
 interface Tools {
 	p: string;
 	raw: Cluster;
-	/** `count` ids under this case's prefix. */
-	ids(count: number, label?: string): string[];
+	/**
+	 * `count` ids under this case's prefix. With `keyOf` (id -> Redis key), the ids are chosen
+	 * so that their keys land on min(count, 3) different nodes: the batch really spans nodes.
+	 */
+	ids(count: number, label?: string, keyOf?: (id: string) => string): string[];
 	/** Runs the node in Cluster mode; fails on a node error or any CROSSSLOT error item. */
 	run(parameters: Record<string, unknown>, items: IDataObject[], options?: { continueOnFail?: boolean; keyPrefix?: string }): Promise<RunNodeResult>;
 	/** Asserts that the keys live on at least two different master nodes. */
@@ -57,7 +62,15 @@ function tools(): Tools {
 	return {
 		p,
 		raw,
-		ids: (count, label = 'i') => Array.from({ length: count }, (_, i) => `${p}${label}${i}`),
+		ids(count, label = 'i', keyOf) {
+			for (let salt = 0; salt < 1000; salt++) {
+				// CRC16 is linear: ids that differ only in a trailing digit tend to share a node,
+				// so each id gets random bytes of its own.
+				const ids = Array.from({ length: count }, (_, i) => `${p}${label}${i}-${randomBytes(3).toString('hex')}`);
+				if (!keyOf || new Set(ids.map((id) => nodeOf(keyOf(id)))).size >= Math.min(count, 3)) return ids;
+			}
+			throw new Error(`No ${count} ids of "${label}" spread over the nodes (slot map: ${raw.slots.length} slots)`);
+		},
 		async run(parameters, items, options = {}) {
 			const result = await runNode({
 				parameters,
@@ -93,7 +106,7 @@ async function takeJobs(t: Tools, queues: string[]): Promise<IDataObject[]> {
 /** One case per `resource.operation`. */
 const CASES: Record<string, (t: Tools) => Promise<void>> = {
 	'session.set': async (t) => {
-		const ids = t.ids(BATCH);
+		const ids = t.ids(BATCH, 'i', (id) => keys.session(id));
 		const result = await t.run(
 			{ resource: 'session', operation: 'set', sessionId: '={{ $json.id }}', data: '={{ JSON.stringify({ n: $json.n }) }}', ttl: 120 },
 			ids.map((id, n) => ({ id, n })),
@@ -128,7 +141,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		for (const id of ids) expect(await t.raw.ttl(keys.session(id))).toBeGreaterThan(800);
 	},
 	'content.cache': async (t) => {
-		const ids = t.ids(BATCH);
+		const ids = t.ids(BATCH, 'i', (id) => keys.content(id));
 		const result = await t.run(
 			{ resource: 'content', operation: 'cache', contentId: '={{ $json.id }}', valueType: 'text', text: '={{ "draft " + $json.id }}', ttl: 300 },
 			ids.map((id) => ({ id })),
@@ -153,7 +166,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 	'rateLimit.check': async (t) => {
 		// Three keys, four requests each against a limit of 3: item order must hold per key
 		// even though the keys sit on different nodes.
-		const limitKeys = t.ids(6, 'api');
+		const limitKeys = t.ids(6, 'api', (k) => keys.rateLimit(k));
 		const items = [...limitKeys, ...limitKeys, ...limitKeys, ...limitKeys].map((key) => ({ key }));
 		const result = await t.run(
 			{ resource: 'rateLimit', operation: 'check', limitKey: '={{ $json.key }}', maxRequests: 3, windowSeconds: 60 },
@@ -181,7 +194,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		for (const k of limitKeys) expect(await t.raw.exists(keys.rateLimit(k))).toBe(0);
 	},
 	'lock.acquire': async (t) => {
-		const names = t.ids(BATCH, 'lock');
+		const names = t.ids(BATCH, 'lock', (n) => keys.lock(n));
 		const result = await t.run({ resource: 'lock', operation: 'acquire', lockName: '={{ $json.name }}', lockTtl: 30 }, names.map((name) => ({ name })));
 		expect(result.outputs[0].map((o) => o.acquired)).toEqual(names.map(() => true));
 		t.expectSpread(names.map((n) => keys.lock(n)));
@@ -212,7 +225,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		}
 	},
 	'leaderboard.add': async (t) => {
-		const boards = t.ids(6, 'board');
+		const boards = t.ids(6, 'board', (b) => keys.raw(b));
 		const items = boards.flatMap((board) => ['a', 'b'].map((member, i) => ({ board, member, score: 10 + i })));
 		await t.run({ resource: 'leaderboard', operation: 'add', leaderboard: '={{ $json.board }}', member: '={{ $json.member }}', score: '={{ $json.score }}' }, items);
 		t.expectSpread(boards.map((b) => keys.raw(b)));
@@ -239,7 +252,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		for (const board of boards) expect(await t.raw.zcard(keys.raw(board))).toBe(1);
 	},
 	'job.enqueue': async (t) => {
-		const queues = t.ids(6, 'q');
+		const queues = t.ids(6, 'q', (q) => keys.queue(q).waiting);
 		const items = [...queues, ...queues].map((queue, n) => ({ queue, n }));
 		const result = await t.run({ resource: 'job', operation: 'enqueue', queue: '={{ $json.queue }}', payload: '={{ JSON.stringify({ n: $json.n }) }}' }, items);
 		expect(result.outputs[0].map((o) => o.enqueued)).toEqual(items.map(() => true));
@@ -294,14 +307,14 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		expect(result.outputs[0].map((o) => o.deleted)).toEqual(queues.map(() => 1));
 	},
 	'job.sendCeleryTask': async (t) => {
-		const queues = t.ids(6, 'celery');
+		const queues = t.ids(6, 'celery', (q) => q);
 		const result = await t.run({ resource: 'job', operation: 'sendCeleryTask', celeryQueue: '={{ $json.queue }}', taskName: 'tasks.generate', args: '[1]', kwargs: '{}' }, queues.map((queue) => ({ queue })));
 		expect(result.outputs[0].every((o) => typeof o.taskId === 'string')).toBe(true);
 		t.expectSpread(queues);
 		for (const q of queues) expect(await t.raw.llen(q)).toBe(1);
 	},
 	'search.cacheResults': async (t) => {
-		const queries = t.ids(BATCH, 'query ');
+		const queries = t.ids(BATCH, 'query ', (q) => keys.search(q));
 		await t.run({ resource: 'search', operation: 'cacheResults', query: '={{ $json.q }}', results: '[{"title":"x"}]', ttl: 60 }, queries.map((q) => ({ q })));
 		t.expectSpread(queries.map((q) => keys.search(q)));
 		for (const q of queries) expect(await t.raw.exists(keys.search(q))).toBe(1);
@@ -314,7 +327,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		expect(result.outputs[0]).toHaveLength(BATCH);
 	},
 	'apiCache.set': async (t) => {
-		const ids = t.ids(BATCH);
+		const ids = t.ids(BATCH, 'i', (id) => keys.apiCache('competitors', id));
 		await t.run({ resource: 'apiCache', operation: 'set', namespace: 'competitors', cacheKey: '={{ $json.id }}', value: '{"v":1}', ttl: 60 }, ids.map((id) => ({ id })));
 		t.expectSpread(ids.map((id) => keys.apiCache('competitors', id)));
 		for (const id of ids) expect(await t.raw.exists(keys.apiCache('competitors', id))).toBe(1);
@@ -333,7 +346,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		expect(result.outputs[0].map((o) => o.deleted)).toEqual(ids.map(() => true));
 	},
 	'conversation.append': async (t) => {
-		const ids = t.ids(6, 'camp');
+		const ids = t.ids(6, 'camp', (c) => keys.conversation(c, 'writer'));
 		const items = ids.flatMap((campaign) => [{ campaign, format: 'platform' }, { campaign, format: 'langchain' }]);
 		await t.run(
 			{ resource: 'conversation', operation: 'append', format: '={{ $json.format }}', campaign: '={{ $json.campaign }}', agent: 'writer', sessionId: '={{ $json.campaign }}', messages: '[{"role":"user","content":"hi"}]' },
@@ -361,7 +374,7 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		expect(result.outputs[0].map((o) => o.cleared)).toEqual(ids.map(() => true));
 	},
 	'update.publish': async (t) => {
-		const channels = t.ids(6, 'chan');
+		const channels = t.ids(6, 'chan', (c) => keys.updatesStream(c));
 		const result = await t.run(
 			{ resource: 'update', operation: 'publish', channel: '={{ $json.channel }}', message: '{"draft_id":1}', options: { durable: true } },
 			channels.map((channel) => ({ channel })),
@@ -527,7 +540,7 @@ describe('Triggers in Cluster mode', () => {
 	// Streams on different slots: the trigger runs one reader per stream in Cluster mode.
 	it('durable stream: one trigger reads channels whose streams live on different nodes', async () => {
 		const t = tools();
-		const channels = t.ids(4, 'stream');
+		const channels = t.ids(4, 'stream', (c) => keys.updatesStream(c));
 		t.expectSpread(channels.map((c) => keys.updatesStream(c)));
 		const trigger = await startTrigger({
 			workflowId: 'wf-cluster-streams',
@@ -546,7 +559,7 @@ describe('Triggers in Cluster mode', () => {
 
 	it('queue worker: jobs enqueued through the node on queues on several nodes are all processed once', async () => {
 		const t = tools();
-		const queues = t.ids(3, 'wq');
+		const queues = t.ids(3, 'wq', (q) => keys.queue(q).waiting);
 		const done: string[] = [];
 		for (const [i, queue] of queues.entries()) {
 			active.push(
