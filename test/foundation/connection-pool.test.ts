@@ -1,31 +1,46 @@
 import { ConnectionPool, sharedPool } from '../../platform/connection-pool';
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import Redis from 'ioredis';
+
+// A server of its own, so that CLIENT LIST shows only this test's clients (other test
+// files run in parallel against the shared server).
+let own: RedisServerHandle;
+let observer: Redis;
+
+beforeAll(async () => {
+	own = await startRedisServer();
+	observer = new Redis({ port: own.port, password: own.password });
+});
 
 afterAll(async () => {
 	await sharedPool.closeAll();
 	await closeRawClients();
+	observer.disconnect();
+	await own.stop();
+	own.cleanup();
 });
 
-/** Our clients as the server sees them (connectionName starts with n8n-marketing-redis). */
+/** Our pooled clients as the server sees them (connectionName starts with n8n-marketing-redis). */
 async function ourClients(): Promise<string[]> {
-	const list = (await rawClient(0).client('LIST')) as string;
+	const list = (await observer.client('LIST')) as string;
 	return list.split('\n').filter((line) => line.includes('name=n8n-marketing-redis:shared'));
 }
 
 describe('connection layer', () => {
 	it('keeps CLIENT LIST bounded over 1,000 executions that share one credential', async () => {
-		await sharedPool.closeAll();
-		const before = (await ourClients()).length;
 		const p = uniquePrefix('pool');
+		const credentials = testCredentials({ port: own.port, password: own.password });
 		const counts: number[] = [];
 		for (let i = 0; i < 1000; i++) {
 			const result = await runNode({
 				credentialId: 'pool-cred',
+				credentials,
 				parameters: { resource: 'session', operation: i % 2 ? 'get' : 'set', sessionId: `${p}${i % 10}`, data: '{"n":1}', ttl: 60 },
 			});
 			expect(result.error).toBeUndefined();
-			if (i % 100 === 99) counts.push((await ourClients()).length - before);
+			if (i % 100 === 99) counts.push((await ourClients()).length);
 		}
 		// Session operations use one DB, so one shared client serves all 1,000 executions.
 		expect(counts).toEqual(Array(10).fill(1));
