@@ -105,6 +105,19 @@ describe('Sentinel mode', () => {
 			credentials: creds(),
 		});
 		triggers.push(pubsub);
+		const stream = await startTrigger({
+			workflowId: 'wf-sentinel-stream',
+			parameters: { event: 'contentUpdateStream', channels: `${p}durable`, options: { startAt: 'all', giveUpAfter: 120 } },
+			credentials: creds(),
+		});
+		triggers.push(stream);
+		const publishDurable = async (phase: string) =>
+			runNode({
+				parameters: { resource: 'update', operation: 'publish', channel: `${p}durable`, message: `={{ JSON.stringify({ phase: "${phase}", i: $json.i }) }}`, options: { durable: true } },
+				items: [{ i: 0 }, { i: 1 }],
+				credentials: creds(),
+				credentialId: 'sentinel',
+			});
 		const worker = await startTrigger({
 			workflowId: 'wf-sentinel-queue',
 			parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: 2, visibilityTimeout: 2 },
@@ -137,6 +150,8 @@ describe('Sentinel mode', () => {
 		await until(async () => ((await master.pubsub('NUMSUB', channel)) as [string, number])[1] >= 1, 'the subscription');
 		await master.publish(channel, JSON.stringify({ phase: 'before' }));
 		await pubsub.waitFor(1);
+		expect((await publishDurable('before')).error).toBeUndefined();
+		await stream.waitFor(2);
 
 		// A producer writes through the node all along; its first success after the kill is
 		// the failover time the node sees.
@@ -177,6 +192,11 @@ describe('Sentinel mode', () => {
 		expect(emitted.slice(1).map((e) => e.payload ?? e.message ?? e)).toHaveLength(5);
 		expect(JSON.stringify(emitted.slice(1))).toContain('"phase":"after"');
 
+		// The durable stream trigger reads on from the promoted master.
+		expect((await publishDurable('after')).error).toBeUndefined();
+		const streamed = await stream.waitFor(4);
+		expect(JSON.stringify(streamed.slice(2))).toContain('"phase":"after"');
+
 		const writesAfter = n + 5;
 		await until(() => n >= writesAfter, 'more node writes after the failover');
 		producing = false;
@@ -199,6 +219,7 @@ describe('Sentinel mode', () => {
 		});
 		expect(session.outputs[0][0]).toMatchObject({ found: true, data: { n: 1 } });
 		expect(pubsub.errors).toEqual([]);
+		expect(stream.errors).toEqual([]);
 		expect(worker.errors).toEqual([]);
 		// What a workflow sees during the outage: a readable error, never a secret.
 		for (const message of outageErrors) {
