@@ -5,6 +5,9 @@ import type { RedisConnectionConfig } from './config';
 
 export type ClientPurpose = 'shared' | 'blocking' | 'subscriber' | 'test';
 
+/** Reconnect attempts of a shared Cluster client before its queued commands fail. */
+export const SHARED_CLUSTER_RETRIES = 1;
+
 /** Retry cap in Sentinel mode, where a failover is expected and each retry asks a sentinel first. */
 export const SENTINEL_MAX_RECONNECT_MS = 500;
 
@@ -81,7 +84,14 @@ export function clusterOptions(config: RedisConnectionConfig, purpose: ClientPur
 	if (redisOpts.tls) delete redisOpts.tls.servername;
 	return {
 		redisOptions: redisOpts,
-		clusterRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),
+		// The Cluster queues commands until it is ready and has no maxRetriesPerRequest of its
+		// own, so a shared client would hold a node execution forever while no node answers.
+		// Shared clients give up after one retry and end (the pool makes a new one next time);
+		// blocking and subscriber clients keep retrying, their owners have their own budget.
+		clusterRetryStrategy: (attempt: number) =>
+			purpose === 'blocking' || purpose === 'subscriber' || attempt <= SHARED_CLUSTER_RETRIES
+				? reconnectDelayMs(attempt)
+				: null,
 		enableReadyCheck: true,
 		maxRedirections: 16,
 		// Loopback/private cluster nodes announce their own addresses; keep them as given.

@@ -17,6 +17,7 @@ import { encodeLockValue, parseLockValue } from '../../platform/lock';
 import { runNode, type RunNodeResult } from '../helpers/n8n';
 import { closeRawClients, uniquePrefix } from '../helpers/redis';
 import { startTrigger, type ActiveTrigger } from '../helpers/trigger';
+import { freePort } from '../helpers/redis-server';
 import { startClusterTopology, type ClusterTopology } from '../helpers/topology';
 
 let topology: ClusterTopology;
@@ -423,7 +424,7 @@ describe('Cluster batching and key layout', () => {
 	});
 
 	it('pipelines a batch larger than one chunk across all nodes, replies in item order', async () => {
-		const t = t0();
+		const t = tools();
 		const ids = t.ids(4500);
 		const result = await t.run(
 			{ resource: 'session', operation: 'set', sessionId: '={{ $json.id }}', data: '={{ JSON.stringify({ n: $json.n }) }}', ttl: 60 },
@@ -437,7 +438,7 @@ describe('Cluster batching and key layout', () => {
 	});
 
 	it('continues on fail per item: a bad item on one node does not fail the others', async () => {
-		const t = t0();
+		const t = tools();
 		const ids = t.ids(9);
 		const items = ids.map((id, n) => ({ id, ttl: n === 4 ? -1 : 60 }));
 		const result = await t.run(
@@ -453,7 +454,7 @@ describe('Cluster batching and key layout', () => {
 	});
 
 	it('applies the credential key prefix in Cluster mode too', async () => {
-		const t = t0();
+		const t = tools();
 		const ids = t.ids(6);
 		await t.run(
 			{ resource: 'session', operation: 'set', sessionId: '={{ $json.id }}', data: '{"a":1}', ttl: 60 },
@@ -463,8 +464,18 @@ describe('Cluster batching and key layout', () => {
 		for (const id of ids) expect(await t.raw.exists(`staging:session:${id}`)).toBe(1);
 	});
 
+	it('fails an execution against an unreachable cluster instead of waiting forever', async () => {
+		const result = await runNode({
+			parameters: { resource: 'session', operation: 'set', sessionId: 'x', data: '{}', ttl: 60 },
+			credentials: topology.credentials({ clusterNodes: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
+			credentialId: 'cluster-dead',
+		});
+		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: None of startup nodes is available/);
+		expect(result.error?.message).not.toContain(topology.password);
+	}, 20_000);
+
 	it('ignores the DB mapping: every role writes to DB 0 of the cluster', async () => {
-		const t = t0();
+		const t = tools();
 		const result = await runNode({
 			parameters: { resource: 'content', operation: 'cache', contentId: `${t.p}db`, valueType: 'text', text: 'x', ttl: 60 },
 			credentials: topology.credentials({ contentDb: 5 }) as ICredentialDataDecryptedObject,
@@ -475,9 +486,6 @@ describe('Cluster batching and key layout', () => {
 	});
 });
 
-function t0(): Tools {
-	return tools();
-}
 
 describe('Triggers in Cluster mode', () => {
 	const active: ActiveTrigger[] = [];
