@@ -72,6 +72,10 @@ export class KeySchema {
 	 */
 	queue(name: string): QueueKeys {
 		const waiting = this.key('queue', name);
+		if (/[{}]/.test(waiting)) {
+			// A brace would end or start the hash tag early and split the queue across slots.
+			throw new Error(`The queue key "${waiting}" must not contain { or } (Cluster hash-tag delimiters)`);
+		}
 		const tag = `{${waiting}}`;
 		return {
 			waiting,

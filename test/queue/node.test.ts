@@ -132,3 +132,11 @@ describe('Job resource', () => {
 		expect(await rawClient(3).exists(keys.waiting)).toBe(0);
 	});
 });
+
+describe('queue names and Cluster hash tags', () => {
+	it('refuses braces in a queue name, which would split the queue across Cluster slots', async () => {
+		const result = await runNode({ parameters: job('enqueue', { queue: 'a}{b', payload: '{"a":1}' }) });
+		expect(result.error?.message).toMatch(/Item 0: "Queue Name" must not contain \{ or \}/);
+		expect(await rawClient(3).exists('queue:a}{b')).toBe(0);
+	});
+});

@@ -126,7 +126,12 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 	if (await stopPrevious(key)) ctx.logger.warn(`Marketing Redis Trigger "${node.name}": stopped a queue worker left from an earlier activation`);
 	const config = configFromCredentials(await ctx.getCredentials(CREDENTIAL_TYPE));
 	const secrets = secretsOf(config);
-	const keys = new KeySchema(config.keyPrefix).queue(name);
+	let keys;
+	try {
+		keys = new KeySchema(config.keyPrefix).queue(name);
+	} catch (error) {
+		throw new NodeOperationError(node, (error as Error).message, { description: 'Use a queue name without braces' });
+	}
 	const queue = new JobQueue(sharedPool.client(config, 'queue'), keys);
 	const blocking = sharedPool.dedicated(config, 'queue', 'blocking');
 	const manual = ctx.getMode() === 'manual';

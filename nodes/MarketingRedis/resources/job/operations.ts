@@ -21,7 +21,11 @@ import { describe as describeValue, type ItemParams } from '../../../shared/para
 const MAX_DELAY_SECONDS = 10 * 365 * 86_400;
 
 function queueName(p: ItemParams): string {
-	return p.key('queue', 'Queue Name');
+	const name = p.key('queue', 'Queue Name');
+	if (/[{}]/.test(name)) {
+		p.fail('Queue Name', 'must not contain { or }', 'Braces are Redis Cluster hash-tag delimiters; all keys of a queue are tagged with its name');
+	}
+	return name;
 }
 
 function queueKeys(p: ItemParams, env: OperationEnv): { name: string; keys: QueueKeys } {
