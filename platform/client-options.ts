@@ -5,7 +5,10 @@ import type { RedisConnectionConfig } from './config';
 
 export type ClientPurpose = 'shared' | 'blocking' | 'subscriber' | 'test';
 
-/** Reconnect attempts of a shared Cluster client before its queued commands fail. */
+/**
+ * Rounds of reconnect attempts of a shared Cluster client, or of a shared Sentinel client
+ * over all sentinels, before its queued commands fail.
+ */
 export const SHARED_CLUSTER_RETRIES = 1;
 
 /** Retry cap in Sentinel mode, where a failover is expected and each retry asks a sentinel first. */
@@ -54,7 +57,14 @@ export function redisOptions(
 		options.sentinels = config.sentinels ?? [];
 		options.name = config.masterName;
 		options.sentinelPassword = config.sentinelPassword || undefined;
-		options.sentinelRetryStrategy = (attempt: number) => reconnectDelayMs(attempt);
+		// While no sentinel answers, ioredis keeps the client "connecting" and its commands
+		// queued, past maxRetriesPerRequest. Shared clients therefore stop after one more round
+		// (the client ends; the pool makes a new one next time), so an execution fails instead
+		// of waiting; blocking and subscriber clients keep trying within their owner's budget.
+		options.sentinelRetryStrategy = (attempt: number) =>
+			purpose === 'blocking' || purpose === 'subscriber' || attempt <= SHARED_CLUSTER_RETRIES
+				? reconnectDelayMs(attempt)
+				: null;
 		options.enableTLSForSentinelMode = config.tls.enabled;
 		// Subscribes to +switch-master on the sentinels, so a failover that leaves the old
 		// master alive (SENTINEL FAILOVER, a network split) moves the client at once.

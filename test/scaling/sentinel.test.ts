@@ -11,6 +11,7 @@ import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { runNode } from '../helpers/n8n';
 import { closeRawClients, uniquePrefix } from '../helpers/redis';
+import { freePort } from '../helpers/redis-server';
 import { startTrigger, type ActiveTrigger } from '../helpers/trigger';
 import { startSentinelTopology, type SentinelTopology } from '../helpers/topology';
 
@@ -64,6 +65,16 @@ describe('Sentinel mode', () => {
 		expect(result).toMatchObject({ status: 'OK' });
 		expect(result.message).toMatch(/master "mymaster" via Sentinel/);
 	});
+
+	it('fails an execution while no sentinel answers instead of waiting forever', async () => {
+		const result = await runNode({
+			parameters: { resource: 'session', operation: 'set', sessionId: 'x', data: '{}', ttl: 60 },
+			credentials: topo.credentials({ sentinels: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
+			credentialId: 'sentinel-dead',
+		});
+		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: /);
+		expect(result.error?.message).not.toContain(topo.sentinelPassword);
+	}, 20_000);
 
 	it('node operations write to the current master, in the mapped DB, and replicate', async () => {
 		const p = uniquePrefix('sn');
