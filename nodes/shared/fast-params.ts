@@ -57,14 +57,24 @@ export function parseItemPath(raw: unknown): string[] | null {
 	return path;
 }
 
+/** Parsed field texts, shared by executions: the same workflow runs the same expressions. */
+const parsed = new Map<string, Field>();
+const MAX_PARSED = 2000;
+
 function classify(raw: unknown): Field {
+	if (typeof raw === 'string' && raw.startsWith('=')) {
+		let field = parsed.get(raw);
+		if (!field) {
+			const path = parseItemPath(raw);
+			field = path ? { kind: 'path', path } : { kind: 'n8n' };
+			if (parsed.size >= MAX_PARSED) parsed.clear();
+			parsed.set(raw, field);
+		}
+		return field;
+	}
 	if (raw === undefined) return { kind: 'unset' };
 	if (typeof raw === 'number' || typeof raw === 'boolean') return { kind: 'fixed', value: raw };
-	if (typeof raw === 'string') {
-		if (!raw.startsWith('=')) return { kind: 'fixed', value: raw };
-		const path = parseItemPath(raw);
-		return path ? { kind: 'path', path } : { kind: 'n8n' };
-	}
+	if (typeof raw === 'string') return { kind: 'fixed', value: raw };
 	return { kind: 'n8n' };
 }
 
