@@ -123,7 +123,7 @@ export class MarketingRedisApi implements ICredentialType {
 		},
 		{
 			displayName:
-				'Cluster has only DB 0: the DB mapping below is ignored and roles are kept apart by their key prefixes (session:, content:, search:, api:, queue:, ratelimit:, lock:)',
+				'Cluster has only DB 0: the DB mapping below is ignored and roles are kept apart by their key prefixes (session:, conversation:, message_store:, content:, search:, api:, queue:, ratelimit:, lock:, stream:)',
 			name: 'clusterNotice',
 			type: 'notice',
 			default: '',

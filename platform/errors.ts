@@ -82,11 +82,15 @@ function classify(raw: string, errno: string | undefined): Described {
 			hint: 'Raise maxmemory, or make sure cache entries carry a TTL so they can be evicted',
 		};
 	}
+	// Before the TLS check: "CROSSSLOT" contains "SSL".
+	if (has('CROSSSLOT')) {
+		return { code: 'CROSSSLOT', message: 'Keys of one command live in different cluster slots', hint: 'Use keys that share a {hash tag}' };
+	}
 	if (errno === 'ECONNREFUSED' || has('ECONNREFUSED')) {
 		return {
 			code: 'ECONNREFUSED',
-			message: 'Connection refused: nothing is listening at the host and port in the credential',
-			hint: 'Check that Redis is running and that host and port are right',
+			message: 'Connection refused: nothing is listening at the address in the credential',
+			hint: 'Check that Redis is running and that the host and port (or the Sentinel or Cluster node list) are right',
 		};
 	}
 	if (errno === 'ENOTFOUND' || has('ENOTFOUND') || has('EAI_AGAIN')) {
@@ -127,8 +131,12 @@ function classify(raw: string, errno: string | undefined): Described {
 			hint: 'Check that Redis is up; the command may not have been applied',
 		};
 	}
-	if (has('CROSSSLOT')) {
-		return { code: 'CROSSSLOT', message: 'Keys of one command live in different cluster slots', hint: 'Use keys that share a {hash tag}' };
+	if (has('NONE OF STARTUP NODES IS AVAILABLE') || has('ALL SENTINELS ARE UNREACHABLE')) {
+		return {
+			code: 'NO_NODES',
+			message: 'None of the Cluster nodes or Sentinels in the credential could be reached',
+			hint: 'Check the node list in the credential, and that the nodes are up and reachable from n8n',
+		};
 	}
 	if (has('BUSY')) {
 		return { code: 'BUSY', message: 'Redis is busy running a script', hint: 'Retry later' };
