@@ -4,9 +4,11 @@
  * with the machine, the date and the commit. `--smoke` runs tiny sizes in well under 30 s,
  * writes its report to the temp directory and exits non-zero when anything breaks (CI runs it).
  *
- * Options: --smoke, --out <file>, --only batch,ratelimit,queue,trigger,resources
+ * Options: --smoke, --out <file>, --only batch,ratelimit,queue,trigger,resources,
+ * --profile <dir> (a .cpuprofile per suite, for Chrome DevTools or speedscope; `node --cpu-prof
+ * --import tsx bench/index.ts` profiles the whole run instead).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +16,7 @@ import { sharedPool } from '../platform/connection-pool';
 import { REPO_ROOT } from '../test/helpers/redis-server';
 import { describeMachine, type MachineInfo } from './lib/machine';
 import { measureLimit, type Limit } from './lib/redis-benchmark';
+import { profiled, topSelfTime } from './lib/profile';
 import { metLabel, markdownTable, renderSection, type Section, type Target } from './lib/report';
 import { redisBenchmarkAvailable, startBenchServer, type BenchServer } from './lib/server';
 import { fmtMb, fmtMs, fmtPct, fmtRate, fmtRatio, ratio } from './lib/stats';
@@ -27,13 +30,16 @@ interface Args {
 	smoke: boolean;
 	out: string;
 	only: Set<string> | undefined;
+	profileDir: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
 	const smoke = argv.includes('--smoke');
 	const outAt = argv.indexOf('--out');
 	const onlyAt = argv.indexOf('--only');
+	const profileAt = argv.indexOf('--profile');
 	return {
+		profileDir: profileAt >= 0 ? argv[profileAt + 1] : undefined,
 		smoke,
 		out: outAt >= 0 ? argv[outAt + 1] : smoke ? join(tmpdir(), 'BENCHMARKS.smoke.md') : join(REPO_ROOT, 'BENCHMARKS.md'),
 		only: onlyAt >= 0 ? new Set(argv[onlyAt + 1].split(',')) : undefined,
@@ -87,11 +93,18 @@ interface Outcome {
 	resources?: ResourceFigures;
 }
 
+let profileDir: string | undefined;
+
 async function runSuite(name: string, outcome: Outcome, fn: () => Promise<void>): Promise<void> {
 	const start = Date.now();
 	log(`\n> ${name}`);
 	try {
-		await fn();
+		const file = profileDir ? join(profileDir, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.cpuprofile`) : undefined;
+		await profiled(file, fn);
+		if (file) {
+			log(`  profile: ${file}; top self time:`);
+			for (const line of topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as never, 12)) log(`    ${line}`);
+		}
 		log(`  (${((Date.now() - start) / 1000).toFixed(1)} s)`);
 	} catch (error) {
 		const message = (error as Error).stack ?? String(error);
@@ -245,6 +258,8 @@ function render(o: Outcome, m: MachineInfo, server: BenchServer, args: Args, sec
 
 async function main(): Promise<number> {
 	const args = parseArgs(process.argv.slice(2));
+	if (args.profileDir) mkdirSync(args.profileDir, { recursive: true });
+	profileDir = args.profileDir;
 	const p = plan(args.smoke);
 	const want = (name: string) => !args.only || args.only.has(name);
 	const started = Date.now();
