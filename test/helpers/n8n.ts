@@ -3,13 +3,10 @@
  * the test, run by WorkflowExecute with a small node-types registry and a credentials
  * helper. Expressions, continueOnFail and pairedItem therefore behave as they do in n8n.
  */
-import { Container } from '@n8n/di';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
-import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 import {
 	createDeferredPromise,
 	createRunExecutionData,
-	ICredentialsHelper,
 	NodeConnectionTypes,
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -18,16 +15,13 @@ import {
 	type INode,
 	type INodeExecutionData,
 	type INodeType,
-	type INodeTypes,
 	type IRun,
 	type IRunExecutionData,
-	type IVersionedNodeType,
-	type IWorkflowExecuteAdditionalData,
 	type IConnections,
 } from 'n8n-workflow';
 
 import { MarketingRedis } from '../../nodes/MarketingRedis/MarketingRedis.node';
-import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from './n8n-engine';
 import { testCredentials } from './redis';
 
 /** Emits the items given in its `items` parameter: the test's stand-in for upstream nodes. */
@@ -51,11 +45,8 @@ class TestItems implements INodeType {
 	}
 }
 
-// n8n-core starts an SSH-tunnel sweeper interval the first time a node runs; in n8n the
-// shutdown hook stops it, here the test file's end does, so jest can exit.
-afterAll(() => {
-	if (Container.has(SSHClientsManager)) Container.get(SSHClientsManager).onShutdown();
-});
+// Engine timers must not keep jest alive after the file's tests.
+afterAll(releaseEngineTimers);
 
 export const NODE_TYPE = 'n8n-nodes-marketing-redis.marketingRedis';
 
@@ -66,60 +57,6 @@ const registry: Record<string, INodeType> = {
 
 export function registerNodeType(name: string, nodeType: INodeType): void {
 	registry[name] = nodeType;
-}
-
-class TestNodeTypes implements INodeTypes {
-	getByName(nodeType: string): INodeType | IVersionedNodeType {
-		return this.getByNameAndVersion(nodeType);
-	}
-
-	getByNameAndVersion(nodeType: string): INodeType {
-		const found = registry[nodeType];
-		if (!found) throw new Error(`Unknown node type ${nodeType}`);
-		return found;
-	}
-
-	getKnownTypes() {
-		return {};
-	}
-}
-
-const credentialType = new MarketingRedisApi();
-
-class TestCredentialsHelper extends ICredentialsHelper {
-	constructor(private readonly data: Record<string, ICredentialDataDecryptedObject>) {
-		super();
-	}
-
-	getParentTypes(): string[] {
-		return [];
-	}
-
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
-		return requestOptions;
-	}
-
-	async preAuthentication() {
-		return undefined;
-	}
-
-	async getCredentials(): Promise<never> {
-		throw new Error('not used by these tests');
-	}
-
-	async getDecrypted(_a: unknown, nodeCredentials: { id: string | null }, type: string) {
-		const found = this.data[nodeCredentials.id ?? type] ?? this.data[type];
-		if (!found) throw new Error(`No test credential for ${type}`);
-		return found;
-	}
-
-	async updateCredentials() {}
-
-	async updateCredentialsOauthTokenData() {}
-
-	getCredentialsProperties() {
-		return credentialType.properties;
-	}
 }
 
 export interface RunNodeOptions {
@@ -177,7 +114,7 @@ export async function runNode(options: RunNodeOptions): Promise<RunNodeResult> {
 		id: 'test-workflow',
 		nodes,
 		connections,
-		nodeTypes: new TestNodeTypes(),
+		nodeTypes: new StaticNodeTypes(registry),
 		active: false,
 		settings: {},
 	});
@@ -195,39 +132,15 @@ export async function runNode(options: RunNodeOptions): Promise<RunNodeResult> {
 	} as never);
 	const done = createDeferredPromise<IRun>();
 	hooks.addHandler('workflowExecuteAfter', (fullRunData) => done.resolve(fullRunData));
-	const additionalData = {
-		hooks,
-		credentialsHelper: new TestCredentialsHelper({
-			[credentialId]: options.credentials ?? (testCredentials() as ICredentialDataDecryptedObject),
-		}),
-		executionId: 'test-execution',
-		restApiUrl: 'http://localhost',
-		instanceBaseUrl: 'http://localhost',
-		formWaitingBaseUrl: 'http://localhost',
-		webhookBaseUrl: 'http://localhost',
-		webhookWaitingBaseUrl: 'http://localhost',
-		webhookTestBaseUrl: 'http://localhost',
-		currentNodeParameters: undefined,
-		executionTimeoutTimestamp: undefined,
-		userId: 'test-user',
-		variables: {},
-		setExecutionStatus: () => undefined,
-		sendDataToUI: () => undefined,
-		logAiEvent: () => undefined,
-		startRunnerTask: async () => {
-			throw new Error('no task runner in tests');
-		},
-		executeWorkflow: async () => {
-			throw new Error('sub-workflows are not used in these tests');
-		},
-		getRunExecutionData: async () => undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const credentialsHelper = new StaticCredentialsHelper({
+		[credentialId]: options.credentials ?? testCredentials(),
+	});
 	const runExecutionData: IRunExecutionData = createRunExecutionData({
 		executionData: {
 			nodeExecutionStack: [{ node: workflow.getNode('Items')!, data: { main: [[{ json: {} }]] }, source: null }],
 		},
 	});
-	const execute = new WorkflowExecute(additionalData, 'manual', runExecutionData);
+	const execute = new WorkflowExecute(additionalData(credentialsHelper, hooks, 'test-execution'), 'manual', runExecutionData);
 	await execute.processRunExecutionData(workflow);
 	const run = await done.promise;
 	const taskData = run.data.resultData.runData.Target?.[0];

@@ -14,7 +14,6 @@ import { ExecutionLifecycleHooks, TriggerContext, WorkflowExecute } from 'n8n-co
 import {
 	createDeferredPromise,
 	createRunExecutionData,
-	ICredentialsHelper,
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
@@ -22,18 +21,14 @@ import {
 	type INode,
 	type INodeExecutionData,
 	type INodeType,
-	type INodeTypes,
 	type IRun,
 	type ITriggerResponse,
-	type IVersionedNodeType,
 	type IWorkflowExecuteAdditionalData,
 	type WorkflowExecuteMode,
 } from 'n8n-workflow';
 
-// Not exported by n8n-core's index; its cleanup interval would keep jest and the bench alive.
-import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
-
-import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { CREDENTIAL_TYPE } from '../../nodes/shared/credentials';
+import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from './n8n-engine';
 import type { MarketingRedisTrigger as MarketingRedisTriggerType } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
 
 // Loaded by its full file name: under tsx (the bench), `MarketingRedisTrigger.node` would resolve
@@ -65,60 +60,6 @@ export function captureLogger(lines: LogLine[] = []) {
 	};
 }
 
-class SingleNodeTypes implements INodeTypes {
-	constructor(private readonly types: Record<string, INodeType>) {}
-
-	getByName(name: string): INodeType | IVersionedNodeType {
-		return this.getByNameAndVersion(name);
-	}
-
-	getByNameAndVersion(name: string): INodeType {
-		const found = this.types[name];
-		if (!found) throw new Error(`Unknown node type ${name}`);
-		return found;
-	}
-
-	getKnownTypes() {
-		return {};
-	}
-}
-
-const credentialType = new MarketingRedisApi();
-
-class StaticCredentialsHelper extends ICredentialsHelper {
-	constructor(private readonly data: ICredentialDataDecryptedObject) {
-		super();
-	}
-
-	getParentTypes(): string[] {
-		return [];
-	}
-
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
-		return requestOptions;
-	}
-
-	async preAuthentication() {
-		return undefined;
-	}
-
-	async getCredentials(): Promise<never> {
-		throw new Error('not used by trigger tests');
-	}
-
-	async getDecrypted() {
-		return this.data;
-	}
-
-	async updateCredentials() {}
-
-	async updateCredentialsOauthTokenData() {}
-
-	getCredentialsProperties() {
-		return credentialType.properties;
-	}
-}
-
 export interface TriggerSetup {
 	/** The trigger node's parameters (event, channels, filters, options...). */
 	parameters: Record<string, unknown>;
@@ -144,7 +85,7 @@ function buildWorkflow(setup: TriggerSetup): { workflow: Workflow; node: INode }
 		id: setup.workflowId ?? 'trigger-workflow',
 		nodes: [node],
 		connections: {},
-		nodeTypes: new SingleNodeTypes({ [TRIGGER_TYPE]: setup.nodeType ?? new MarketingRedisTrigger() }),
+		nodeTypes: new StaticNodeTypes({ [TRIGGER_TYPE]: setup.nodeType ?? new MarketingRedisTrigger() }),
 		active: true,
 		settings: {},
 	});
@@ -152,32 +93,7 @@ function buildWorkflow(setup: TriggerSetup): { workflow: Workflow; node: INode }
 }
 
 function buildAdditionalData(setup: TriggerSetup, hooks?: ExecutionLifecycleHooks): IWorkflowExecuteAdditionalData {
-	return {
-		hooks,
-		credentialsHelper: new StaticCredentialsHelper(setup.credentials),
-		executionId: 'trigger-execution',
-		restApiUrl: 'http://localhost',
-		instanceBaseUrl: 'http://localhost',
-		formWaitingBaseUrl: 'http://localhost',
-		webhookBaseUrl: 'http://localhost',
-		webhookWaitingBaseUrl: 'http://localhost',
-		webhookTestBaseUrl: 'http://localhost',
-		currentNodeParameters: undefined,
-		executionTimeoutTimestamp: undefined,
-		userId: 'test-user',
-		variables: {},
-		setExecutionStatus: () => undefined,
-		sendDataToUI: () => undefined,
-		logAiEvent: () => undefined,
-		getRunExecutionData: async () => undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
-}
-
-/** n8n-core's SSH tunnel manager (created with every TriggerContext) runs an interval; let the process exit anyway. */
-function unrefN8nTimers(): void {
-	if (!Container.has(SSHClientsManager)) return;
-	const timer = (Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer;
-	timer?.unref();
+	return additionalData(new StaticCredentialsHelper({ [CREDENTIAL_TYPE]: setup.credentials }), hooks, 'trigger-execution');
 }
 
 export interface ActiveTrigger {
@@ -254,7 +170,7 @@ export async function startTrigger(options: StartTriggerOptions): Promise<Active
 		(error) => void active.failedExecutions.push(error as Error),
 	);
 	Object.defineProperty(ctx, 'logger', { value: logger });
-	unrefN8nTimers();
+	releaseEngineTimers();
 	const nodeType = workflow.nodeTypes.getByNameAndVersion(node.type, node.typeVersion) as INodeType;
 	const response = (await nodeType.trigger!.call(ctx)) ?? {};
 	let closed = false;
@@ -313,7 +229,7 @@ export async function runManualStep(setup: TriggerSetup): Promise<ManualStepResu
 		const execute = new WorkflowExecute(buildAdditionalData(setup, hooks), 'manual', runData);
 		await execute.processRunExecutionData(workflow);
 		const run = await done.promise;
-		unrefN8nTimers();
+		releaseEngineTimers();
 		const task = run.data.resultData.runData[node.name]?.[0];
 		return {
 			items: (task?.data?.main?.[0] ?? []).map((item) => item.json),

@@ -1,0 +1,122 @@
+/**
+ * The pieces of n8n's runtime that running our nodes in-process needs, shared by the action-node
+ * runner (n8n.ts), the trigger runner (trigger.ts) and the bench: a node-types registry, a
+ * credentials helper that returns fixed credential data, and the additional data an execution
+ * carries. Everything else (expressions, contexts, WorkflowExecute) is n8n-core's own.
+ */
+import { Container } from '@n8n/di';
+import type { ExecutionLifecycleHooks } from 'n8n-core';
+import {
+	ICredentialsHelper,
+	type ICredentialDataDecryptedObject,
+	type INodeType,
+	type INodeTypes,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+
+// Not exported by n8n-core's index; its cleanup interval would keep jest and the bench alive.
+import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
+
+import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+
+/** Node types by name, as n8n's registry resolves them (one version each). */
+export class StaticNodeTypes implements INodeTypes {
+	constructor(private readonly types: Record<string, INodeType>) {}
+
+	getByName(name: string): INodeType | IVersionedNodeType {
+		return this.getByNameAndVersion(name);
+	}
+
+	getByNameAndVersion(name: string): INodeType {
+		const found = this.types[name];
+		if (!found) throw new Error(`Unknown node type ${name}`);
+		return found;
+	}
+
+	getKnownTypes() {
+		return {};
+	}
+}
+
+const credentialType = new MarketingRedisApi();
+
+/** Resolves credentials by credential id (falling back to the type name) to fixed decrypted data. */
+export class StaticCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly byId: Record<string, ICredentialDataDecryptedObject>) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
+		return requestOptions;
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<never> {
+		throw new Error('not used by in-process runs');
+	}
+
+	async getDecrypted(_a: unknown, nodeCredentials: { id: string | null }, type: string) {
+		const found = this.byId[nodeCredentials.id ?? type] ?? this.byId[type];
+		if (!found) throw new Error(`No credential data for ${type}`);
+		return found;
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties() {
+		return credentialType.properties;
+	}
+}
+
+/** The additional data n8n passes to an execution; only what our nodes and the engine read. */
+export function additionalData(
+	credentialsHelper: ICredentialsHelper,
+	hooks?: ExecutionLifecycleHooks,
+	executionId = 'in-process-execution',
+): IWorkflowExecuteAdditionalData {
+	return {
+		hooks,
+		credentialsHelper,
+		executionId,
+		restApiUrl: 'http://localhost',
+		instanceBaseUrl: 'http://localhost',
+		formWaitingBaseUrl: 'http://localhost',
+		webhookBaseUrl: 'http://localhost',
+		webhookWaitingBaseUrl: 'http://localhost',
+		webhookTestBaseUrl: 'http://localhost',
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+		userId: 'test-user',
+		variables: {},
+		setExecutionStatus: () => undefined,
+		sendDataToUI: () => undefined,
+		logAiEvent: () => undefined,
+		startRunnerTask: async () => {
+			throw new Error('no task runner in-process');
+		},
+		executeWorkflow: async () => {
+			throw new Error('sub-workflows are not run in-process');
+		},
+		getRunExecutionData: async () => undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
+/**
+ * n8n-core starts an SSH-tunnel sweeper interval the first time a node context is made; in n8n
+ * the shutdown hook stops it. Unref it so a test file or bench can exit.
+ */
+export function releaseEngineTimers(): void {
+	if (!Container.has(SSHClientsManager)) return;
+	const timer = (Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer;
+	timer?.unref();
+}
