@@ -25,16 +25,15 @@ export function testConfig(overrides: Partial<RedisConnectionConfig> = {}): Redi
 	});
 }
 
-/** n8n credential data for the test server, as the credential form would store it. */
-export function testCredentials(overrides: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
-	const s = testServer();
+/** Credential data as the credential form stores it: the form's defaults plus the given fields. */
+export function credentialForm(fields: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
 	return {
 		mode: 'standalone',
-		host: s.host,
-		port: s.port,
-		user: s.username ?? '',
-		password: s.password ?? '',
-		tls: s.tls,
+		host: '127.0.0.1',
+		port: 6379,
+		user: '',
+		password: '',
+		tls: false,
 		sessionDb: 0,
 		contentDb: 1,
 		cacheDb: 2,
@@ -42,8 +41,15 @@ export function testCredentials(overrides: ICredentialDataDecryptedObject = {}):
 		rateLimitDb: 4,
 		defaultDb: 0,
 		keyPrefix: '',
-		...overrides,
+		connectTimeout: 5,
+		...fields,
 	};
+}
+
+/** n8n credential data for the test server, as the credential form would store it. */
+export function testCredentials(overrides: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
+	const s = testServer();
+	return credentialForm({ host: s.host, port: s.port, user: s.username ?? '', password: s.password ?? '', tls: s.tls, ...overrides });
 }
 
 const opened: Redis[] = [];

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+import { credentialForm } from './redis';
 import { freePort, startRedisServer, type RedisServerHandle } from './redis-server';
 
 const HOST = '127.0.0.1';
@@ -186,24 +187,8 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
 			replica,
 			sentinels,
 			sentinelList,
-			credentials: (overrides = {}) => ({
-				mode: 'sentinel',
-				sentinels: sentinelList,
-				masterName,
-				sentinelPassword,
-				password,
-				user: '',
-				tls: false,
-				sessionDb: 0,
-				contentDb: 1,
-				cacheDb: 2,
-				queueDb: 3,
-				rateLimitDb: 4,
-				defaultDb: 0,
-				keyPrefix: '',
-				connectTimeout: 5,
-				...overrides,
-			}),
+			credentials: (overrides = {}) =>
+				credentialForm({ mode: 'sentinel', sentinels: sentinelList, masterName, sentinelPassword, password, ...overrides }),
 			currentMasterPort() {
 				for (const s of sentinels) {
 					const out = cli(s.port, sentinelPassword, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName], 1000)
@@ -318,16 +303,7 @@ export async function startClusterTopology(masters = 3): Promise<ClusterTopology
 			password,
 			nodes,
 			nodeList,
-			credentials: (overrides = {}) => ({
-				mode: 'cluster',
-				clusterNodes: nodeList,
-				password,
-				user: '',
-				tls: false,
-				keyPrefix: '',
-				connectTimeout: 5,
-				...overrides,
-			}),
+			credentials: (overrides = {}) => credentialForm({ mode: 'cluster', clusterNodes: nodeList, password, ...overrides }),
 			stop,
 		};
 	} catch (error) {

@@ -286,11 +286,13 @@ const cases: Case[] = [
 		},
 	},
 	{
-		name: 'job id and queue name with Lua and hash-tag characters',
-		parameters: { resource: 'job', operation: 'enqueue', queue: 'a}{b', payload: '{}', options: { jobId: LUA } },
-		allowed: ({ k }) => Object.values(k.queue('a}{b')).map((key) => `3/${key}`),
+		name: 'job id with Lua characters',
+		parameters: { resource: 'job', operation: 'enqueue', queue: 'q', payload: '{}', options: { jobId: LUA } },
+		allowed: ({ k }) => Object.values(k.queue('q')).map((key) => `3/${key}`),
 		check: ({ result }) => expect(result.outputs[0][0]).toMatchObject({ id: LUA, enqueued: true }),
 	},
+	// Braces would split a queue's keys across Cluster slots, so they are refused everywhere.
+	{ name: 'queue name with hash-tag characters', parameters: { resource: 'job', operation: 'enqueue', queue: 'a}{b', payload: '{}' }, error: FIELD('Queue Name') },
 	{ name: 'job payload over 1 MB', parameters: { resource: 'job', operation: 'enqueue', queue: 'q', payload: `={{ JSON.stringify({ v: "x".repeat(${HUGE.length}) }) }}` }, error: FIELD('Payload') },
 	{ name: 'job priority 101', parameters: { resource: 'job', operation: 'enqueue', queue: 'q', payload: '{}', options: { priority: 101 } }, error: FIELD('Priority') },
 	{ name: 'job max attempts 0', parameters: { resource: 'job', operation: 'enqueue', queue: 'q', payload: '{}', options: { maxAttempts: 0 } }, error: FIELD('Max Attempts') },

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { defaultConfig, type RedisConnectionConfig } from '../../platform/config';
+import { credentialForm, keysMatching } from '../helpers/redis';
 import { startRedisServer, type RedisServerHandle, type RedisServerOptions } from '../helpers/redis-server';
 
 const servers = new Set<RedisServerHandle>();
@@ -49,23 +50,7 @@ export interface Target {
 
 /** n8n credential data for a server, as the credential form stores it. */
 export function credentialsFor(server: Target, overrides: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
-	return {
-		mode: 'standalone',
-		host: server.host ?? '127.0.0.1',
-		port: server.port,
-		user: '',
-		password: server.password ?? '',
-		tls: false,
-		sessionDb: 0,
-		contentDb: 1,
-		cacheDb: 2,
-		queueDb: 3,
-		rateLimitDb: 4,
-		defaultDb: 0,
-		keyPrefix: '',
-		connectTimeout: 5,
-		...overrides,
-	};
+	return credentialForm({ host: server.host ?? '127.0.0.1', port: server.port, password: server.password ?? '', ...overrides });
 }
 
 /** The platform config for a server (what the platform modules take). */
@@ -95,14 +80,7 @@ export async function closeRaw(client: Redis): Promise<void> {
 
 /** Every key matching a pattern in one DB (SCAN, never KEYS). */
 export async function scanKeys(client: Redis, pattern = '*'): Promise<string[]> {
-	const out: string[] = [];
-	let cursor = '0';
-	do {
-		const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-		cursor = next;
-		out.push(...keys);
-	} while (cursor !== '0');
-	return out.sort();
+	return keysMatching(client, pattern);
 }
 
 /** Keys of every DB 0-15, as "db/key", to catch a write that landed in an unexpected DB. */

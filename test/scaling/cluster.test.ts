@@ -470,7 +470,7 @@ describe('Cluster batching and key layout', () => {
 			credentials: topology.credentials({ clusterNodes: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
 			credentialId: 'cluster-dead',
 		});
-		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: None of startup nodes is available/);
+		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: None of the Cluster nodes or Sentinels in the credential could be reached/);
 		expect(result.error?.message).not.toContain(topology.password);
 	}, 20_000);
 
