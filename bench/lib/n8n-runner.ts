@@ -8,7 +8,6 @@ import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import {
 	createDeferredPromise,
 	createRunExecutionData,
-	ICredentialsHelper,
 	NodeConnectionTypes,
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -17,13 +16,10 @@ import {
 	type INode,
 	type INodeExecutionData,
 	type INodeType,
-	type INodeTypes,
 	type IRun,
-	type IVersionedNodeType,
-	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 
-import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from '../../test/helpers/n8n-engine';
 import { BuiltinStyleRedis } from '../baselines/builtin-style-node';
 import { loadMarketingRedis } from './nodes';
 
@@ -52,59 +48,7 @@ class FixedItems implements INodeType {
 	}
 }
 
-class Types implements INodeTypes {
-	constructor(private readonly registry: Record<string, INodeType>) {}
-
-	getByName(name: string): INodeType | IVersionedNodeType {
-		return this.getByNameAndVersion(name);
-	}
-
-	getByNameAndVersion(name: string): INodeType {
-		const found = this.registry[name];
-		if (!found) throw new Error(`Unknown node type ${name}`);
-		return found;
-	}
-
-	getKnownTypes() {
-		return {};
-	}
-}
-
-const credentialType = new MarketingRedisApi();
-
-class Credentials extends ICredentialsHelper {
-	constructor(private readonly data: ICredentialDataDecryptedObject) {
-		super();
-	}
-
-	getParentTypes(): string[] {
-		return [];
-	}
-
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: never) {
-		return requestOptions;
-	}
-
-	async preAuthentication() {
-		return undefined;
-	}
-
-	async getCredentials(): Promise<never> {
-		throw new Error('not used by the bench');
-	}
-
-	async getDecrypted() {
-		return this.data;
-	}
-
-	async updateCredentials() {}
-
-	async updateCredentialsOauthTokenData() {}
-
-	getCredentialsProperties() {
-		return credentialType.properties;
-	}
-}
+let timersReleased = false;
 
 const MarketingRedis = loadMarketingRedis();
 const ourNode = new MarketingRedis();
@@ -130,7 +74,7 @@ export class BenchWorkflow {
 
 	private readonly connections: IConnections;
 
-	private readonly credentialsHelper: Credentials;
+	private readonly credentialsHelper: StaticCredentialsHelper;
 
 	constructor(spec: WorkflowSpec) {
 		const items = spec.items.map((json, item) => ({ json, pairedItem: { item } }));
@@ -151,11 +95,11 @@ export class BenchWorkflow {
 			id: 'bench-workflow',
 			nodes: this.nodes,
 			connections: this.connections,
-			nodeTypes: new Types({ fixedItems: new FixedItems(items), [OUR_NODE]: ourNode, [BASELINE_NODE]: baselineNode }),
+			nodeTypes: new StaticNodeTypes({ fixedItems: new FixedItems(items), [OUR_NODE]: ourNode, [BASELINE_NODE]: baselineNode }),
 			active: false,
 			settings: {},
 		});
-		this.credentialsHelper = new Credentials(spec.credentials);
+		this.credentialsHelper = new StaticCredentialsHelper({ 'bench-credential': spec.credentials });
 	}
 
 	async run(): Promise<ExecutionResult> {
@@ -173,38 +117,19 @@ export class BenchWorkflow {
 		} as never);
 		const done = createDeferredPromise<IRun>();
 		hooks.addHandler('workflowExecuteAfter', (fullRunData) => done.resolve(fullRunData));
-		const additionalData = {
-			hooks,
-			credentialsHelper: this.credentialsHelper,
-			executionId: 'bench-execution',
-			restApiUrl: 'http://localhost',
-			instanceBaseUrl: 'http://localhost',
-			formWaitingBaseUrl: 'http://localhost',
-			webhookBaseUrl: 'http://localhost',
-			webhookWaitingBaseUrl: 'http://localhost',
-			webhookTestBaseUrl: 'http://localhost',
-			currentNodeParameters: undefined,
-			executionTimeoutTimestamp: undefined,
-			userId: 'bench-user',
-			variables: {},
-			setExecutionStatus: () => undefined,
-			sendDataToUI: () => undefined,
-			logAiEvent: () => undefined,
-			startRunnerTask: async () => {
-				throw new Error('no task runner in the bench');
-			},
-			executeWorkflow: async () => {
-				throw new Error('no sub-workflows in the bench');
-			},
-			getRunExecutionData: async () => undefined,
-		} as unknown as IWorkflowExecuteAdditionalData;
+		const data = additionalData(this.credentialsHelper, hooks, 'bench-execution');
 		const runExecutionData = createRunExecutionData({
 			executionData: {
 				nodeExecutionStack: [{ node: this.workflow.getNode('Items')!, data: { main: [[{ json: {} }]] }, source: null }],
 			},
 		});
-		const execute = new WorkflowExecute(additionalData, 'manual', runExecutionData);
+		const execute = new WorkflowExecute(data, 'manual', runExecutionData);
 		await execute.processRunExecutionData(this.workflow);
+		if (!timersReleased) {
+			// n8n-core's SSH sweeper interval starts with the first node context.
+			releaseEngineTimers();
+			timersReleased = true;
+		}
 		const run = await done.promise;
 		const task = run.data.resultData.runData.Target?.[0];
 		return {
