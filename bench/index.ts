@@ -209,7 +209,7 @@ const FINDINGS = [
 	'from the item directly, which is what n8n\'s `$json` resolves to. Anything else (functions, operators, other variables, text around the',
 	'braces, missing properties, values that are not plain JSON) still goes through n8n, so results and errors are unchanged;',
 	'`test/nodes/fast-params.test.ts` checks the fast reads against n8n\'s own inside a real execution. The same 10,000-item execution went',
-	'from about 7,000 to about 110,000 items/s. Baseline A keeps n8n\'s expression cost, as the built-in node does.',
+	'from about 7,000 to well over 100,000 items/s. Baseline A keeps n8n\'s expression cost, as the built-in node does.',
 	'',
 ].join('\n');
 
@@ -228,7 +228,8 @@ const READING = [
 	'  against its description) is 0.2-0.4 ms here, the same for both; A adds connect, AUTH, SELECT, PING and QUIT on loopback, about',
 	'  0.5-1 ms. Operations that run a Lua script (rate limit, enqueue) spend more time in Redis and land nearer 2x.',
 	'- **Queue at least BullMQ.** Our worker takes and acknowledges a job in two round trips; BullMQ\'s completion script also fetches the',
-	'  next job, one round trip per job. With one worker that decides the comparison; with four, our cheaper scripts win.',
+	'  next job, one round trip per job. Our enqueue, take and ack are each faster than BullMQ\'s, but with one worker the extra round trip',
+	'  decides the worker comparison; with four workers in one process on 2 cores, contention decides it and the two are close.',
 	'- **Trigger p99.** The floor rows show what a bare client sees with the same publisher on the same machine: the tails of both are',
 	'  scheduling noise of a busy shared machine, not the trigger.',
 	'',
