@@ -54,10 +54,11 @@ describe('docker-compose.yml', () => {
 		}
 	});
 
-	it('pins the official n8n image and loads this package as a custom extension', () => {
+	it('pins the official n8n image and loads this package where community packages live', () => {
 		expect(n8n.image).toMatch(/^n8nio\/n8n:\d+\.\d+\.\d+$/);
-		expect(n8n.environment?.N8N_CUSTOM_EXTENSIONS).toBeTruthy();
-		expect(n8n.volumes).toContainEqual(expect.stringMatching(/^\.\/dist:.*n8n-nodes-marketing-redis\/dist/));
+		const root = '/home/node/.n8n/nodes/node_modules/n8n-nodes-marketing-redis';
+		expect(n8n.volumes).toContain(`./dist:${root}/dist:ro`);
+		expect(n8n.volumes).toContain(`./package.json:${root}/package.json:ro`);
 	});
 
 	it('starts n8n only after Redis is healthy', () => {
