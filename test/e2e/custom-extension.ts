@@ -1,5 +1,5 @@
-// The other way to load the package: as a custom extension (N8N_CUSTOM_EXTENSIONS), the way this repo's
-// docker-compose.yml mounts dist/ and package.json. Node types are then CUSTOM.<node>. Runs in its own
+// The other way to load the package: as a custom extension (N8N_CUSTOM_EXTENSIONS), a folder holding
+// dist/ and package.json. Node types are then CUSTOM.<node>. Runs in its own
 // user folder so the community-package install of the main suite does not load a second copy.
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

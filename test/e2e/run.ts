@@ -134,7 +134,7 @@ async function main(): Promise<number> {
 			await report.check(`run ${spec.file} (n8n execute)`, () => spec.run(ctx));
 		}
 		await report.check('interop: our node writes, the built-in Redis node reads (and the reverse)', () => interopWriteCheck(ctx));
-		await report.check('also loads as a custom extension (N8N_CUSTOM_EXTENSIONS, as docker-compose.yml does)', () =>
+		await report.check('also loads as a custom extension (N8N_CUSTOM_EXTENSIONS)', () =>
 			checkCustomExtension(install as N8nInstall, target, redis, work),
 		);
 
