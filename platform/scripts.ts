@@ -29,6 +29,38 @@ export function defineScript(name: string, file: string, numberOfKeys: number): 
 	return script;
 }
 
+/** One script file of a composed script and how many arguments it takes. */
+export interface ScriptPart {
+	file: string;
+	/** How many arguments this part takes; they follow the previous part's in the composed ARGV. */
+	argCount: number;
+}
+
+/**
+ * Declares a script that runs several script files one after another in one call (one round
+ * trip, one atomic unit), each file unchanged: its body becomes a local function whose KEYS
+ * and ARGV parameters shadow the globals, so a `return` in it ends only that part. Every part
+ * sees all KEYS and its own slice of ARGV; the reply is the list of the parts' replies.
+ */
+export function defineComposedScript(name: string, parts: ScriptPart[], numberOfKeys: number): LuaScript {
+	const existing = registry.get(name);
+	if (existing) return existing;
+	// A part may write before a later part reads TIME; effects replication must be on from the start.
+	const lines = ['if redis.replicate_commands then redis.replicate_commands() end'];
+	let next = 1;
+	parts.forEach((part, i) => {
+		const body = readFileSync(join(scriptsDir(), part.file), 'utf8');
+		lines.push(`local function part${i + 1}(KEYS, ARGV)`, body, 'end');
+		const args = Array.from({ length: part.argCount }, (_, k) => `ARGV[${next + k}]`);
+		next += part.argCount;
+		lines.push(`local reply${i + 1} = part${i + 1}(KEYS, {${args.join(', ')}})`);
+	});
+	lines.push(`return {${parts.map((_, i) => `reply${i + 1}`).join(', ')}}`);
+	const script: LuaScript = { name, numberOfKeys, lua: lines.join('\n') };
+	registry.set(name, script);
+	return script;
+}
+
 export type RedisLike = Redis | Cluster;
 
 /** Installs every declared script on a client, so that pipelines created afterwards carry them. */
