@@ -11,6 +11,8 @@ const CHUNK = 2000;
 
 type Outcome = { index: number; result: ItemResult | null } | { index: number; error: Error };
 
+type Planned = { index: number; plan: PipelinedItem };
+
 function emit(out: INodeExecutionData[][], index: number, result: ItemResult | null): void {
 	if (!result) return;
 	const output = result.output ?? 0;
@@ -56,14 +58,15 @@ export async function runPipelined(
 	const items = ctx.getInputData();
 	const continueOnFail = ctx.continueOnFail();
 	const outcomes: Outcome[] = [];
-	const planned: Array<{ index: number; plan: PipelinedItem }> = [];
+	const planned: Planned[] = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
 			planned.push({ index: i, plan: op.plan(new ItemParams(ctx, i), env) });
 		} catch (error) {
+			const failure = redisFailure(ctx.getNode(), error, i, env.secrets, op.action);
 			// Without continueOnFail, one bad item stops the run before anything is written.
-			if (!continueOnFail) throw redisFailure(ctx.getNode(), error, i, env.secrets, op.action);
-			outcomes.push({ index: i, error: redisFailure(ctx.getNode(), error, i, env.secrets, op.action) });
+			if (!continueOnFail) throw failure;
+			outcomes.push({ index: i, error: failure });
 		}
 	}
 	if (planned.length > 0) {
@@ -77,8 +80,6 @@ export async function runPipelined(
 	}
 	return collect(ctx, outcomes, outputs, op.errorOutput);
 }
-
-type Planned = { index: number; plan: PipelinedItem };
 
 /** One chunk of items: pipelined (one pipeline per node in Cluster mode), replies mapped back to items. */
 async function sendChunk(
