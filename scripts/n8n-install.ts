@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 
 export const N8N_VERSION = '2.8.4';
 export const REPO_ROOT = resolve(__dirname, '..');
-/** N8N_INSTALL_DIR lets several clones share one install (it is 2.3 GB). */
-export const N8N_DIR = resolve(process.env.N8N_INSTALL_DIR ?? join(REPO_ROOT, '.n8n-e2e', 'n8n'));
+/** N8N_INSTALL_DIR lets several clones share one install (it is 2.3 GB); empty means the default. */
+export const N8N_DIR = resolve(process.env.N8N_INSTALL_DIR || join(REPO_ROOT, '.n8n-e2e', 'n8n'));
 const MARKER = join(N8N_DIR, '.installed');
 
 export interface N8nInstall {
