@@ -1,4 +1,4 @@
-import { decodeMaybeJson } from '../../../../platform/codec';
+import { readCacheEntry } from '../../../shared/cache-read';
 import type { Operation } from '../../../shared/operation';
 import type { ItemParams } from '../../../shared/params';
 
@@ -30,23 +30,7 @@ export const apiCacheOperations: Record<string, Operation> = {
 		action: 'Get API Cache',
 		plan(p, env) {
 			const t = target(p);
-			const key = env.keys.apiCache(t.namespace, t.key);
-			return {
-				send: (pipe) => void pipe.get(key).ttl(key),
-				read: ([text, ttl]) => ({
-					json:
-						text === null
-							? { namespace: t.namespace, cacheKey: t.key, key, hit: false, value: null }
-							: {
-									namespace: t.namespace,
-									cacheKey: t.key,
-									key,
-									hit: true,
-									value: decodeMaybeJson(text as string) as string,
-									ttl: ttl as number,
-								},
-				}),
-			};
+			return readCacheEntry(env.keys.apiCache(t.namespace, t.key), { namespace: t.namespace, cacheKey: t.key }, 'value');
 		},
 	},
 	delete: {

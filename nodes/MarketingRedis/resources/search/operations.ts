@@ -1,5 +1,5 @@
-import { decodeMaybeJson } from '../../../../platform/codec';
 import { normaliseQuery } from '../../../../platform/keys';
+import { readCacheEntry } from '../../../shared/cache-read';
 import type { Operation } from '../../../shared/operation';
 import type { ItemParams } from '../../../shared/params';
 
@@ -37,23 +37,7 @@ export const searchOperations: Record<string, Operation> = {
 		action: 'Get Cached Search Results',
 		plan(p, env) {
 			const q = query(p);
-			const key = env.keys.search(q.query);
-			return {
-				send: (pipe) => void pipe.get(key).ttl(key),
-				read: ([text, ttl]) => ({
-					json:
-						text === null
-							? { query: q.query, normalisedQuery: q.normalised, key, hit: false, results: null }
-							: {
-									query: q.query,
-									normalisedQuery: q.normalised,
-									key,
-									hit: true,
-									results: decodeMaybeJson(text as string) as string,
-									ttl: ttl as number,
-								},
-				}),
-			};
+			return readCacheEntry(env.keys.search(q.query), { query: q.query, normalisedQuery: q.normalised }, 'results');
 		},
 	},
 };
