@@ -18,8 +18,10 @@ const MARKER = join(N8N_DIR, '.installed');
 export interface N8nInstall {
 	dir: string;
 	version: string;
-	/** Path of n8n's CLI entry, run with `node <bin>`. */
+	/** Path of n8n's CLI entry, run with `<node> <bin>`. */
 	bin: string;
+	/** The Node.js binary this n8n runs on (the newest n8n line needs a newer Node than the machine's). */
+	node: string;
 }
 
 function installedVersion(): string | undefined {
@@ -35,7 +37,7 @@ function installedVersion(): string | undefined {
 }
 
 function describe(): N8nInstall {
-	return { dir: N8N_DIR, version: N8N_VERSION, bin: join(N8N_DIR, 'node_modules', 'n8n', 'bin', 'n8n') };
+	return { dir: N8N_DIR, version: N8N_VERSION, bin: join(N8N_DIR, 'node_modules', 'n8n', 'bin', 'n8n'), node: process.execPath };
 }
 
 function run(cmd: string, args: string[], cwd: string, log: (line: string) => void): Promise<void> {

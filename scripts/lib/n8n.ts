@@ -139,7 +139,7 @@ export class N8nCli {
 	) {}
 
 	run(args: string[], timeoutMs = 180_000): Promise<CommandResult> {
-		return runCommand(process.execPath, [this.install.bin, ...args], { env: this.env, timeoutMs });
+		return runCommand(this.install.node, [this.install.bin, ...args], { env: this.env, timeoutMs });
 	}
 
 	async must(args: string[], timeoutMs?: number): Promise<CommandResult> {
@@ -186,7 +186,7 @@ export async function startN8nServer(
 ): Promise<N8nServer> {
 	const port = Number(env.N8N_PORT);
 	const url = `http://localhost:${port}`;
-	const child = spawn(process.execPath, [install.bin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(install.node, [install.bin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 	let log = '';
 	const collect = (d: Buffer) => {
 		const text = d.toString();

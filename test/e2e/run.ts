@@ -51,7 +51,7 @@ async function main(): Promise<number> {
 	try {
 		await report.check(`n8n ${N8N_VERSION} installed in its own folder`, async () => {
 			install = await ensureN8n((line) => console.log(`    ${line}`));
-			const result = await runCommand(process.execPath, [install.bin, '--version']);
+			const result = await runCommand(install.node, [install.bin, '--version']);
 			version = result.stdout.trim();
 			expect(version === N8N_VERSION, `n8n --version printed "${version}"`);
 			return `n8n ${version} at ${install.dir}`;
