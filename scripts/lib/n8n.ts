@@ -1,11 +1,11 @@
-// Runs the pinned n8n (scripts/n8n-install.ts) with this package loaded the way users get it from
+// Runs an installed n8n line (scripts/n8n-install.ts) with this package loaded the way users get it from
 // Settings > Community Nodes: installed into <user folder>/.n8n/nodes/node_modules. Node types are
 // therefore `n8n-nodes-marketing-redis.<node>`, the names the templates in workflows/ use.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import type { N8nInstall } from '../n8n-install';
+import { installEnv, type N8nInstall } from '../n8n-install';
 import { runCommand, stopChild, waitForHttp, type CommandResult } from './process';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -139,7 +139,7 @@ export class N8nCli {
 	) {}
 
 	run(args: string[], timeoutMs = 180_000): Promise<CommandResult> {
-		return runCommand(this.install.node, [this.install.bin, ...args], { env: this.env, timeoutMs });
+		return runCommand(this.install.node, [this.install.bin, ...args], { env: installEnv(this.install, this.env), timeoutMs });
 	}
 
 	async must(args: string[], timeoutMs?: number): Promise<CommandResult> {
@@ -186,7 +186,7 @@ export async function startN8nServer(
 ): Promise<N8nServer> {
 	const port = Number(env.N8N_PORT);
 	const url = `http://localhost:${port}`;
-	const child = spawn(install.node, [install.bin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(install.node, [install.bin, 'start'], { env: installEnv(install, env), stdio: ['ignore', 'pipe', 'pipe'] });
 	let log = '';
 	const collect = (d: Buffer) => {
 		const text = d.toString();
