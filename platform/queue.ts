@@ -508,7 +508,20 @@ export const queueCommands = {
 // ---------------------------------------------------------------------------------------------
 // Worker: the consuming loop shared by the queue-worker trigger, the crash test and the bench.
 
-export type JobHandler = (job: Job) => Promise<void>;
+/**
+ * Resolves when the job's work succeeded and rejects when it failed. It resolves with a
+ * `HandBack` when the work never started (its consumer could not take it): the job then goes
+ * back to the head of its queue untouched and the delivery is not counted as an attempt, so a
+ * consumer-side fault can neither dead-letter nor lose it.
+ */
+export type JobHandler = (job: Job) => Promise<void | HandBack>;
+
+export interface HandBack {
+	handBack: string;
+}
+
+/** What became of a job after its handler: acked, failed, or handed back. */
+export type SettledOutcome = CompleteOutcome | FailOutcome | 'released';
 
 export interface WorkerOptions {
 	/** Jobs handled at the same time. */
@@ -524,7 +537,7 @@ export interface WorkerOptions {
 	giveUpAfterMs?: number;
 	onGiveUp?: (error: Error) => void;
 	/** Outcome of each job after its ack or fail, for metrics and tests. */
-	onSettled?: (job: Job, outcome: CompleteOutcome | FailOutcome) => void;
+	onSettled?: (job: Job, outcome: SettledOutcome) => void;
 	/** Error text stored with a failed job, from the handler's rejection. */
 	describeError?: (error: unknown) => string;
 }
@@ -656,21 +669,24 @@ export class QueueWorker {
 
 	/** Runs and settles one job; returns the next job when the ack took one for this slot. */
 	private async runOne(job: Job): Promise<Job | undefined> {
-		let outcome: CompleteOutcome | FailOutcome | undefined;
+		let outcome: SettledOutcome | undefined;
 		let next: Job | undefined;
 		let kept = false;
 		try {
 			let failure: unknown;
 			let failed = false;
+			let handBack: HandBack | void = undefined;
 			try {
-				await this.handler(job);
+				handBack = await this.handler(job);
 			} catch (error) {
 				failed = true;
 				failure = error;
 			}
 			// An abandoned job (stop with abandon) is not ours to settle any more.
 			if (!this.active.has(job.id)) return undefined;
-			if (failed) {
+			if (handBack) {
+				outcome = await this.queue.release(job.id, job.lease);
+			} else if (failed) {
 				outcome = await this.queue.fail(job.id, this.describe(failure), { lease: job.lease });
 			} else if (this.running) {
 				// One round trip: the ack also takes the next job (non-blocking; an empty queue

@@ -37,8 +37,8 @@ export function appendUpdate(
 const REPLY_GRACE_MS = 5000;
 
 /**
- * Thrown (or rejected) by a handler to free its slot without acknowledging the entry: it stays
- * pending and is delivered again by the next activation.
+ * A handler's way to say why it frees its slot without acknowledging the entry (any rejection
+ * does that): it stays pending and is delivered again by the next activation.
  */
 export class KeepPending extends Error {
 	constructor(message: string) {
@@ -76,8 +76,8 @@ export interface UpdateStreamReaderOptions {
 	/** Where a group created now starts: `$` = only updates from now on, `0` = everything retained. */
 	newGroupStartsAt: '$' | '0';
 	/**
-	 * Handles one entry; the entry is acknowledged when the returned promise settles (at once
-	 * for a plain return). Entries are handed over in stream order.
+	 * Handles one entry; the entry is acknowledged when the returned promise resolves (at once
+	 * for a plain return) and stays pending when it rejects. Entries are handed over in stream order.
 	 */
 	handle(entry: UpdateEntry): void | Promise<void>;
 	/** Entries handled at the same time; 1 keeps processing strictly in order. */
@@ -127,9 +127,10 @@ function newInterrupt(): Interrupt {
  * Reads update streams through a consumer group with XREADGROUP BLOCK on a dedicated client.
  *
  * Delivery: each entry is handed to `handle` once, in stream order, and XACKed after
- * `handle` settles. Entries left unacknowledged (n8n stopped mid-execution, a reply lost in a
- * dropped connection) are read again from the consumer's pending list at start and after
- * every reconnect, so nothing is lost; a duplicate is possible only in that crash window.
+ * `handle` resolves; a rejection leaves it pending. Entries left unacknowledged (a rejection,
+ * n8n stopped mid-execution, a reply lost in a dropped connection) are read again from the
+ * consumer's pending list at the next start and after every reconnect, so nothing is lost; a
+ * duplicate is possible only in those windows.
  */
 export class UpdateStreamReader {
 	private blocking: RedisLike | undefined;
@@ -456,17 +457,12 @@ export class UpdateStreamReader {
 		void handled.then(
 			() => this.settle(entry, true),
 			(error: unknown) => {
-				if (error instanceof KeepPending) {
-					this.logger.warn(`${this.label}: update ${entry.id} stays pending: ${error.message}`);
-					this.settle(entry, false);
-					return;
-				}
-				// Acknowledged anyway: a failed run is visible in n8n and can be retried there,
-				// while leaving it pending would redeliver it on every restart.
-				this.logger.warn(
-					`${this.label}: handling update ${entry.id} failed: ${toPlatformError(error, this.secrets).message}`,
-				);
-				this.settle(entry, true);
+				// Never acknowledged on a rejection: the handler could not show that n8n took the
+				// entry, and a repeated update is better than a lost one. This activation does not
+				// hand it out again; the next one takes it over and delivers it.
+				const why = error instanceof KeepPending ? error.message : toPlatformError(error, this.secrets).message;
+				this.logger.warn(`${this.label}: update ${entry.id} stays pending: ${why}`);
+				this.settle(entry, false);
 			},
 		);
 	}

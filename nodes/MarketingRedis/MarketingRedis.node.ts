@@ -1,17 +1,10 @@
-import {
-	NodeConnectionTypes,
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { marketingRedisConnectionTest } from '../shared/connection-test';
 import { runPipelined, runSequential } from '../shared/batch';
 import { operationEnv } from './environment';
 import { RESOURCES } from './resources';
+import { NodeConnectionTypes, NodeOperationError } from '../shared/n8n';
 
 const resourceSelector: INodeProperties = {
 	displayName: 'Resource',

@@ -1,15 +1,8 @@
-import {
-	NodeConnectionTypes,
-	NodeOperationError,
-	type INodeProperties,
-	type INodeType,
-	type INodeTypeDescription,
-	type ITriggerFunctions,
-	type ITriggerResponse,
-} from 'n8n-workflow';
+import type { INodeProperties, INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import { marketingRedisConnectionTest } from '../shared/connection-test';
 import { TRIGGER_EVENTS } from './events';
+import { NodeConnectionTypes, NodeOperationError } from '../shared/n8n';
 
 const eventSelector: INodeProperties = {
 	displayName: 'Trigger On',

@@ -1,6 +1,7 @@
-import { NodeOperationError, type INode } from 'n8n-workflow';
+import type { INode } from 'n8n-workflow';
 
 import { redact, toPlatformError } from '../../platform/errors';
+import { NodeOperationError } from './n8n';
 
 /** Bad input for one item: names the item, the field, the problem and the fix. */
 export function invalidInput(

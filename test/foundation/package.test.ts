@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { ensureBuilt } from '../helpers/build';
 import { REPO_ROOT } from '../helpers/redis-server';
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -10,16 +11,11 @@ const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as
 	license: string;
 	dependencies?: Record<string, string>;
 	peerDependencies?: Record<string, string>;
-	n8n: { n8nNodesApiVersion: number; nodes: string[]; credentials: string[] };
+	engines?: { node?: string };
+	n8n: { n8nNodesApiVersion: number; strict?: boolean; nodes: string[]; credentials: string[] };
 };
 
-beforeAll(() => {
-	// `npm test` builds first; a bare `npx jest` run builds here.
-	if (!existsSync(join(REPO_ROOT, 'dist/nodes/MarketingRedis/MarketingRedis.node.js'))) {
-		const build = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, encoding: 'utf8' });
-		if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
-	}
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 describe('the package as n8n loads it', () => {
 	it('is a community node package with no runtime dependencies', () => {
@@ -29,6 +25,17 @@ describe('the package as n8n loads it', () => {
 		expect(pkg.dependencies ?? {}).toEqual({});
 		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
 		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
+	});
+
+	it('asks for the Node that the oldest supported n8n (2.8.4) itself requires', () => {
+		expect(pkg.engines?.node).toBe('>=20.19');
+	});
+
+	it('is not in strict mode: its eslint config leaves out the n8n Cloud rules on purpose', () => {
+		// strict makes `n8n-node lint` insist on the stock eslint config; a Redis client needs the sockets and
+		// timers that n8n Cloud forbids, so eslint.config.mjs uses recommendedWithoutN8nCloudSupport (README).
+		expect(pkg.n8n.strict).toBe(false);
+		expect(readFileSync(join(REPO_ROOT, 'eslint.config.mjs'), 'utf8')).toContain('recommendedWithoutN8nCloudSupport');
 	});
 
 	it('lists both nodes and the credential, each loadable with require', () => {

@@ -120,9 +120,18 @@ export interface StartTriggerOptions extends TriggerSetup {
 	mode?: WorkflowExecuteMode;
 	/**
 	 * Stands in for the workflow execution that n8n starts on each emit: the donePromise is
-	 * resolved when this settles (default: at once, on the next tick).
+	 * resolved with the run it returns (an empty one by default) or rejected with its error
+	 * (default: a successful run, on the next tick).
 	 */
-	execution?: (json: IDataObject) => Promise<void>;
+	execution?: (json: IDataObject) => Promise<void | IRun>;
+	/**
+	 * Plays an n8n that does not take the item: emit throws this error (for the first
+	 * `emitFailures` emits, or for every emit when it is not set).
+	 */
+	emitThrows?: Error;
+	emitFailures?: number;
+	/** Plays an n8n whose trigger context has no helpers.createDeferredPromise. */
+	withoutContextDeferred?: boolean;
 }
 
 async function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: () => string): Promise<T> {
@@ -147,7 +156,12 @@ export async function startTrigger(options: StartTriggerOptions): Promise<Active
 		failedExecutions: [],
 		logs: logger.lines,
 	};
+	let emitCalls = 0;
 	const emit = (data: INodeExecutionData[][], _response?: unknown, done?: IDeferredPromise<IRun>) => {
+		emitCalls += 1;
+		if (options.emitThrows && (options.emitFailures === undefined || emitCalls <= options.emitFailures)) {
+			throw options.emitThrows;
+		}
 		const at = performance.now();
 		for (const item of data[0] ?? []) {
 			active.emitted.push(item.json);
@@ -157,7 +171,7 @@ export async function startTrigger(options: StartTriggerOptions): Promise<Active
 		if (!done) return;
 		const json = data[0]?.[0]?.json ?? {};
 		const execution = options.execution ? options.execution(json) : new Promise<void>((r) => setImmediate(r));
-		void execution.then(() => done.resolve({} as IRun), (error: Error) => done.reject(error));
+		void execution.then((run) => done.resolve(run ?? ({} as IRun)), (error: Error) => done.reject(error));
 	};
 	const ctx = new TriggerContext(
 		workflow,
@@ -170,6 +184,10 @@ export async function startTrigger(options: StartTriggerOptions): Promise<Active
 		(error) => void active.failedExecutions.push(error as Error),
 	);
 	Object.defineProperty(ctx, 'logger', { value: logger });
+	if (options.withoutContextDeferred) {
+		const helpers = { ...ctx.helpers, createDeferredPromise: undefined };
+		Object.defineProperty(ctx, 'helpers', { value: helpers });
+	}
 	releaseEngineTimers();
 	const nodeType = workflow.nodeTypes.getByNameAndVersion(node.type, node.typeVersion) as INodeType;
 	const response = (await nodeType.trigger!.call(ctx)) ?? {};

@@ -5,7 +5,7 @@
  */
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema, type QueueKeys } from '../../platform/keys';
-import { JobQueue, QueueWorker, isJob, type CompleteOutcome, type FailOutcome, type Job } from '../../platform/queue';
+import { JobQueue, QueueWorker, isJob, type Job, type SettledOutcome } from '../../platform/queue';
 import type { RedisLike } from '../../platform/scripts';
 import { closeRawClients, rawClient, testConfig, uniquePrefix } from '../helpers/redis';
 
@@ -116,7 +116,7 @@ describe('QueueWorker on the combined path', () => {
 		const combined = jest.spyOn(queue, 'completeAndTake');
 		const takes = jest.spyOn(queue, 'tryTake');
 		const seen: unknown[] = [];
-		const outcomes: Array<CompleteOutcome | FailOutcome> = [];
+		const outcomes: Array<SettledOutcome> = [];
 		let finished: () => void = () => undefined;
 		const allDone = new Promise<void>((resolve) => (finished = resolve));
 		const worker = new QueueWorker(queue, blocking, async (job) => void seen.push(job.payload), {
@@ -145,7 +145,7 @@ describe('QueueWorker on the combined path', () => {
 		const blocking = sharedPool.dedicated(config, 'queue', 'blocking');
 		const queue = new JobQueue(main, keys);
 		await queue.enqueue([{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
-		const settled: Array<[unknown, CompleteOutcome | FailOutcome]> = [];
+		const settled: Array<[unknown, SettledOutcome]> = [];
 		let stopping: Promise<void> | undefined;
 		const worker = new QueueWorker(queue, blocking, async () => {
 			stopping ??= worker.stop();

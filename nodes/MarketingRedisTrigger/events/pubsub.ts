@@ -1,13 +1,10 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type ITriggerFunctions,
-	type ITriggerResponse,
-} from 'n8n-workflow';
+import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import { ResilientSubscriber } from '../../../platform/subscriber';
+import { secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
+import { handOver } from './handover';
 import {
 	admitMessage,
 	channelsProperty,
@@ -18,6 +15,7 @@ import {
 	splitNames,
 	triggerConfig,
 } from './update-common';
+import { NodeOperationError } from '../../shared/n8n';
 
 const EVENT = 'contentUpdatePubSub';
 
@@ -83,12 +81,14 @@ async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	if (await stopPrevious(key)) {
 		ctx.logger.warn(`Marketing Redis Trigger "${node.name}": stopped a subscription left from an earlier activation`);
 	}
+	const closing = new AbortController();
+	const label = `Marketing Redis Trigger "${node.name}"`;
 	const subscriber = new ResilientSubscriber(config, {
 		channels: settings.channels,
 		patterns,
 		giveUpAfterMs: settings.giveUpAfterMs,
 		logger: ctx.logger,
-		label: `Marketing Redis Trigger "${node.name}"`,
+		label,
 		onMessage: (incoming) => {
 			if (manual && emittedOnce) return;
 			const admitted = admitMessage(ctx, settings, config, incoming.channel, incoming.payload, () => {
@@ -102,9 +102,16 @@ async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 			json.message = admitted.message as IDataObject;
 			json.receivedAt = incoming.receivedAt.toISOString();
 			emittedOnce = true;
-			// Always call through ctx: in manual mode n8n swaps ctx.emit after trigger() returns.
-			ctx.emit([ctx.helpers.returnJsonArray([json])]);
-			settleManual();
+			// The first attempt runs synchronously, so messages reach n8n in the order they came.
+			void handOver(ctx, json, {
+				waitForRun: false,
+				signal: closing.signal,
+				label,
+				what: `a message on channel "${incoming.channel}"`,
+				whereItWaits:
+					'Pub/Sub keeps no copy, so this message is gone. Use the "Content Update (Durable Stream)" event for updates that must never be lost.',
+				secrets: secretsOf(config),
+			}).then(settleManual);
 		},
 		onGiveUp: (error) => {
 			ctx.emitError(new NodeOperationError(node, error.message, { description: error.hint }));
@@ -117,12 +124,16 @@ async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 		const failure = error as Error & { hint?: string };
 		throw new NodeOperationError(node, `Could not subscribe: ${failure.message}`, { description: failure.hint });
 	}
-	const unregister = register(key, async () => subscriber.stop());
+	const stop = async () => {
+		closing.abort();
+		await subscriber.stop();
+	};
+	const unregister = register(key, stop);
 
 	return {
 		closeFunction: async () => {
 			unregister();
-			await subscriber.stop();
+			await stop();
 			settleManual();
 		},
 		manualTriggerFunction: manual ? async () => await manualDone : undefined,

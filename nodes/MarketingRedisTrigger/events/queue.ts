@@ -1,19 +1,14 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type INodeProperties,
-	type IRun,
-	type ITriggerFunctions,
-	type ITriggerResponse,
-} from 'n8n-workflow';
+import type { IDataObject, INodeProperties, IRun, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import { sharedPool } from '../../../platform/connection-pool';
 import { redact, toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
-import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type Job } from '../../../platform/queue';
+import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type HandBack, type Job } from '../../../platform/queue';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
+import { handOver } from './handover';
+import { NodeOperationError } from '../../shared/n8n';
 
 const EVENT = 'jobAvailable';
 
@@ -138,14 +133,23 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 	const label = `Marketing Redis Trigger "${node.name}" (queue ${name})`;
 
 	let worker: QueueWorker | undefined;
-	const handler = async (job: Job): Promise<void> => {
+	const closing = new AbortController();
+	const handler = async (job: Job): Promise<HandBack | undefined> => {
 		// "Test step" shows one job: stop taking more; this one still gets acked or failed.
 		if (manual) void worker?.stop();
-		const done = ctx.helpers.createDeferredPromise<IRun>();
-		// Always through ctx: in manual mode n8n swaps ctx.emit after trigger() returns.
-		ctx.emit([ctx.helpers.returnJsonArray([jobItem(name, job)])], undefined, done);
-		const failure = runFailure(await done.promise);
+		const outcome = await handOver(ctx, jobItem(name, job), {
+			waitForRun: true,
+			signal: closing.signal,
+			label,
+			what: `job ${job.id}`,
+			whereItWaits: 'The job went back to the head of its queue without using up an attempt.',
+			secrets,
+		});
+		// No execution ran it: a fault on n8n's side must not use up the job's attempts.
+		if (!outcome.taken) return { handBack: outcome.why };
+		const failure = runFailure(await (outcome.done as Promise<IRun>));
 		if (failure !== undefined) throw new Error(failure);
+		return undefined;
 	};
 	worker = new QueueWorker(queue, blocking, handler, {
 		concurrency: manual ? 1 : parallel,
@@ -172,6 +176,7 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 	// Running executions keep their heartbeat and are acked when they finish (the shared
 	// client stays open); only the wait for new jobs ends here.
 	const stop = async () => {
+		closing.abort();
 		await started.stop();
 		await sharedPool.release(blocking);
 	};

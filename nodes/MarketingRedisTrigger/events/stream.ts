@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import {
-	createDeferredPromise,
-	NodeOperationError,
-	type IDataObject,
-	type IRun,
-	type ITriggerFunctions,
-	type ITriggerResponse,
-} from 'n8n-workflow';
+import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { sharedPool } from '../../../platform/connection-pool';
@@ -21,8 +14,10 @@ import {
 	type UpdateStream,
 } from '../../../platform/update-stream';
 import { secretsOf } from '../../shared/credentials';
+import { NodeOperationError } from '../../shared/n8n';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
+import { handOver } from './handover';
 import {
 	admitMessage,
 	channelsProperty,
@@ -205,6 +200,8 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const takeOverPrefix = `n8n:${ctx.getWorkflow().id ?? 'unsaved'}:${node.id ?? node.name}:`;
 	const consumer = `${takeOverPrefix}${randomBytes(4).toString('hex')}`;
 	let gaveUp = false;
+	const closing = new AbortController();
+	const label = `Marketing Redis Trigger "${node.name}"`;
 	const readers = streamGroups(config, streams).map(
 		(group) =>
 			new UpdateStreamReader(config, {
@@ -216,18 +213,22 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 				maxInFlight: settings.acknowledge === 'execution' ? settings.maxParallel : 1,
 				giveUpAfterMs: settings.giveUpAfterMs,
 				logger: ctx.logger,
-				label: `Marketing Redis Trigger "${node.name}"`,
+				label,
 				handle: async (entry) => {
 					const json = outputOf(ctx, settings, config, entry);
-					// Filtered out or reported: handled, so it is acknowledged like any other entry.
+					// Filtered out or reported by our own rules: handled, so acknowledged like any other entry.
 					if (!json) return;
-					if (settings.acknowledge === 'emit') {
-						ctx.emit([ctx.helpers.returnJsonArray([json])]);
-						return;
-					}
-					const done = createDeferredPromise<IRun>();
-					ctx.emit([ctx.helpers.returnJsonArray([json])], undefined, done);
-					await waitForExecution(done.promise, settings.executionWaitMs);
+					const outcome = await handOver(ctx, json, {
+						waitForRun: settings.acknowledge === 'execution',
+						signal: closing.signal,
+						label,
+						what: `update ${entry.id}`,
+						whereItWaits: 'The update stays pending in its stream and is delivered when the trigger is active again.',
+						secrets: secretsOf(config),
+					});
+					// Rejecting leaves the entry pending: no execution ever saw it.
+					if (!outcome.taken) throw new NodeOperationError(node, `n8n did not take it: ${outcome.why}`);
+					if (outcome.done) await waitForExecution(outcome.done, settings.executionWaitMs);
 				},
 				onGiveUp: (error) => {
 					if (gaveUp) return;
@@ -237,6 +238,7 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 			}),
 	);
 	const stopAll = async () => {
+		closing.abort();
 		await Promise.all(readers.map(async (reader) => reader.stop()));
 	};
 	try {

@@ -1,14 +1,10 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type INodeProperties,
-	type ITriggerFunctions,
-} from 'n8n-workflow';
+import type { IDataObject, INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { redact } from '../../../platform/errors';
 import { matchesAll, normaliseFilters, type FieldFilter } from '../../../platform/message-filter';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
+import { NodeOperationError } from '../../shared/n8n';
 
 /** What to do with a payload that is not JSON. */
 export type NonJsonHandling = 'text' | 'failedExecution' | 'skip';
