@@ -1,6 +1,7 @@
 import type { IDataObject, IRun, ITriggerFunctions } from 'n8n-workflow';
 
 import { toPlatformError } from '../../../platform/errors';
+import { sleepUnlessAborted } from '../../../platform/timing';
 import { deferredPromise, NodeOperationError } from '../../shared/n8n';
 
 /**
@@ -78,22 +79,6 @@ export async function handOver(
 			return { taken: false, attempts: attempt, why, stopped: false };
 		}
 		ctx.logger.warn(`${options.label}: n8n did not take ${options.what} (attempt ${attempt}: ${why}); retrying in ${delayMs} ms`);
-		if (!(await pause(delayMs, options.signal))) return { taken: false, attempts: attempt, why, stopped: true };
+		if (!(await sleepUnlessAborted(delayMs, options.signal))) return { taken: false, attempts: attempt, why, stopped: true };
 	}
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-	if (signal.aborted) return Promise.resolve(false);
-	return new Promise((resolve) => {
-		const onAbort = () => {
-			clearTimeout(timer);
-			resolve(false);
-		};
-		const timer = setTimeout(() => {
-			signal.removeEventListener('abort', onAbort);
-			resolve(true);
-		}, ms);
-		signal.addEventListener('abort', onAbort, { once: true });
-	});
 }

@@ -6,6 +6,7 @@ import type { RedisConnectionConfig } from '../../../platform/config';
 import { sharedPool } from '../../../platform/connection-pool';
 import { toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
+import { withTimeout } from '../../../platform/timing';
 import {
 	followStreams,
 	KeepPending,
@@ -270,20 +271,11 @@ async function waitForExecution(done: Promise<unknown>, limitMs: number): Promis
 		await done;
 		return;
 	}
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	try {
-		await Promise.race([
-			done,
-			new Promise<never>((_resolve, reject) => {
-				timer = setTimeout(
-					() => reject(new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`)),
-					limitMs,
-				);
-			}),
-		]);
-	} finally {
-		if (timer) clearTimeout(timer);
-	}
+	await withTimeout(
+		done,
+		limitMs,
+		() => new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`),
+	);
 }
 
 /**

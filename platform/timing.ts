@@ -1,0 +1,44 @@
+/**
+ * The platform's only timers for waiting: a plain sleep, a sleep that ends early on abort, and
+ * a deadline around a promise. One copy, so every wait clears its timer and none keeps the
+ * process (or a test run) alive after its work is done.
+ */
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+	if (signal.aborted) return Promise.resolve(false);
+	return new Promise((resolve) => {
+		const onAbort = () => {
+			clearTimeout(timer);
+			resolve(false);
+		};
+		const timer = setTimeout(() => {
+			signal.removeEventListener('abort', onAbort);
+			resolve(true);
+		}, ms);
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+}
+
+/**
+ * Settles like `work`, unless `ms` passes first: then rejects with `onTimeout()`'s error. The
+ * late outcome of `work` is swallowed, so it never becomes an unhandled rejection.
+ */
+export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+	work.catch(() => undefined);
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		return await Promise.race([
+			work,
+			new Promise<never>((_resolve, reject) => {
+				timer = setTimeout(() => reject(onTimeout()), ms);
+			}),
+		]);
+	} finally {
+		if (timer) clearTimeout(timer);
+	}
+}
