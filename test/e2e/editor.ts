@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import type { INodePropertyOptions } from 'n8n-workflow';
 
+import type { N8nInstall } from '../../scripts/n8n-install';
 import { REPO_ROOT } from '../../scripts/lib/n8n';
 import { expect } from './lib/report';
 import type { N8nRest } from './lib/rest';
@@ -39,7 +40,7 @@ export function expectedActions(): string[] {
 		.flatMap((p) => (p.options as INodePropertyOptions[]).map((o) => o.action ?? o.name));
 }
 
-export async function checkEditor(url: string, rest: N8nRest): Promise<string> {
+export async function checkEditor(url: string, rest: N8nRest, install: N8nInstall): Promise<string> {
 	ensureChromium();
 	// Loaded lazily so the rest of the suite does not depend on it.
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -81,9 +82,10 @@ export async function checkEditor(url: string, rest: N8nRest): Promise<string> {
 		expect(missing.length === 0, `actions missing from the node panel: ${missing.join('; ')}`);
 
 		mkdirSync(OUT_DIR, { recursive: true });
-		const shot = join(OUT_DIR, 'screenshot.png');
+		const shot = join(OUT_DIR, `screenshot-n8n-${install.version}.png`);
 		await page.screenshot({ path: shot });
-		const update = process.env.E2E_UPDATE_SCREENSHOT === '1' || !existsSync(README_SHOT);
+		// The README's picture comes from the newest line, the editor most users see; a missing one is filled from any line.
+		const update = (process.env.E2E_UPDATE_SCREENSHOT === '1' && install.line === 'newest') || !existsSync(README_SHOT);
 		if (update) {
 			mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
 			copyFileSync(shot, README_SHOT);
