@@ -42,6 +42,7 @@ import { checkNpmStart } from './npm-start';
 import { checkCustomExtension } from './custom-extension';
 import { checkCredentialTest } from './credential-test';
 import { checkReadmeInstall } from './readme-install';
+import { checkDurableTrigger, DURABLE_FIXTURE, DURABLE_WORKFLOW_ID } from './durable-trigger';
 
 const FIXTURES_DIR = join(__dirname, 'fixtures');
 const KEEP = process.env.E2E_KEEP === '1';
@@ -141,7 +142,7 @@ async function runLine(line: N8nLine, lines: N8nLine[]): Promise<LineOutcome> {
 		// proves each one arrived.
 		const importDir = join(work, 'import');
 		mkdirSync(importDir);
-		const toImport = [...files, ...INTEROP_FIXTURES.map((f) => join(FIXTURES_DIR, f))];
+		const toImport = [...files, ...[...INTEROP_FIXTURES, DURABLE_FIXTURE].map((f) => join(FIXTURES_DIR, f))];
 		for (const file of toImport) copyFileSync(file, join(importDir, basename(file)));
 		let listed: string[] = [];
 		await report.check(`${toImport.length} workflows imported (n8n import:workflow --separate)`, async () => {
@@ -168,7 +169,7 @@ async function runLine(line: N8nLine, lines: N8nLine[]): Promise<LineOutcome> {
 		// Triggers: publish the workflows, then start n8n so it activates them. `publish:workflow --id` works on every
 		// line (`update:workflow --active` is deprecated from about 2.30 on, and importing `"active": true` does not activate).
 		const triggerSpecs = SPECS.filter((s): s is TriggerSpec => s.kind === 'trigger');
-		const triggerIds = [...triggerSpecs.map((s) => readWorkflow(join(__dirname, '..', '..', 'workflows', s.file)).id), 'e2eInteropTrig1'];
+		const triggerIds = [...triggerSpecs.map((s) => readWorkflow(join(__dirname, '..', '..', 'workflows', s.file)).id), 'e2eInteropTrig1', DURABLE_WORKFLOW_ID];
 		for (const id of triggerIds) {
 			await report.check(`publish (activate) ${id}`, async () => {
 				await cli.must(['publish:workflow', `--id=${id}`]);
@@ -252,6 +253,7 @@ async function triggerPhase(
 			return spec.verify(ctx);
 		});
 	}
+	await report.check('Durable Stream trigger: one execution per XADD, acknowledged after it finished', () => checkDurableTrigger(ctx, server.logs));
 	await report.check('interop: the built-in Redis node publishes, our trigger starts a workflow', async () => {
 		await publishFromBuiltin(install, target, join(work, 'publisher'));
 		return interopTriggerCheck(ctx);
