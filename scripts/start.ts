@@ -1,6 +1,6 @@
 // `npm start`: a working n8n editor with this package, its credential and the workflow templates.
 // 1. Redis: REDIS_URL, or a local redis-server with redis.conf and a generated password (.dev/).
-// 2. n8n: the pinned version, installed once into .n8n-e2e/n8n (see scripts/n8n-install.ts).
+// 2. n8n: the oldest tested line (2.8.4, on the machine's Node), installed once into .n8n-e2e/n8n (scripts/n8n-install.ts).
 // 3. The built package, packed and installed into .dev/n8n/.n8n/nodes like a community package.
 // 4. The credential "Marketing Redis (local)" and every workflows/*.json template imported.
 // 5. `n8n start`, then the editor URL. Ctrl-C stops n8n and the redis-server it started.
