@@ -1,7 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from './redis-driver';
 import { clusterOptions, redisOptions } from './client-options';
-import { DB_ROLES, type DbRole, type HostPort, type RedisConnectionConfig } from './config';
+import { DB_ROLES, secretsOf, type DbRole, type HostPort, type RedisConnectionConfig } from './config';
 import { redact, toPlatformError } from './errors';
+import { withTimeout } from './timing';
 
 export interface ConnectionTestResult {
 	ok: boolean;
@@ -248,18 +249,13 @@ export function insecureTlsWarning(config: RedisConnectionConfig): string {
  */
 export async function testConnection(config: RedisConnectionConfig): Promise<ConnectionTestResult> {
 	const started = Date.now();
-	const secrets = [config.password, config.sentinelPassword];
+	const secrets = secretsOf(config);
 	const invalid = validateDbs(config);
 	if (invalid) return { ok: false, code: 'INVALID_DB', message: invalid, elapsedMs: 0 };
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const budget = new Promise<never>((_, reject) => {
-		timer = setTimeout(
-			() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
-			CONNECTION_TEST_BUDGET_MS,
-		);
-	});
 	try {
-		const message = await Promise.race([probe(config), budget]);
+		const message = await withTimeout(probe(config), CONNECTION_TEST_BUDGET_MS, () =>
+			Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }),
+		);
 		return { ok: true, message: redact(`${message}${insecureTlsWarning(config)}`, secrets), elapsedMs: Date.now() - started };
 	} catch (error) {
 		const err = error as { message?: string; code?: string; described?: boolean; hint?: string };
@@ -286,7 +282,5 @@ export async function testConnection(config: RedisConnectionConfig): Promise<Con
 			message: redact(`${described.message}${hint}`, secrets),
 			elapsedMs: Date.now() - started,
 		};
-	} finally {
-		if (timer) clearTimeout(timer);
 	}
 }
