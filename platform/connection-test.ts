@@ -57,6 +57,7 @@ async function withPlainClient<T>(options: RedisOptions, fn: (client: Redis) => 
 		try {
 			await client.connect();
 		} catch (error) {
+			// ioredis often reports only "Connection is closed"; the socket error says why.
 			throw lastError ?? error;
 		}
 		return await fn(client);
@@ -185,25 +186,10 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 	if (config.mode === 'cluster') return probeCluster(testConfig);
 	if (config.mode === 'sentinel') await checkSentinels(testConfig);
 	const options = redisOptions(testConfig, 0, 'test');
-	options.lazyConnect = true;
-	options.retryStrategy = () => null;
 	options.sentinelRetryStrategy = () => null;
-	options.maxRetriesPerRequest = 0;
-	options.enableOfflineQueue = false;
-	// A host that accepts TCP but never speaks Redis must still fail within the budget.
-	options.commandTimeout = timeout;
-	const client = new Redis(options);
-	let lastError: unknown;
-	client.on('error', (error: unknown) => {
-		lastError = error;
-	});
-	try {
-		try {
-			await client.connect();
-		} catch (error) {
-			// ioredis often reports only "Connection is closed"; the socket error says why.
-			throw lastError ?? error;
-		}
+	// withPlainClient's command timeout is the connect timeout: a host that accepts TCP but never
+	// speaks Redis must still fail within the budget.
+	return withPlainClient(options, async (client) => {
 		await client.ping();
 		const selected: string[] = [];
 		for (const { db, roles } of mappedDbs(config)) {
@@ -223,12 +209,7 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 		}
 		const where = config.mode === 'sentinel' ? `master "${config.masterName ?? ''}" via Sentinel` : 'Redis';
 		return `Connected to ${where}; PING and SELECT of DB ${selected.join(', ')} succeeded`;
-	} catch (error) {
-		if (lastError && (error as Error)?.message === 'Connection is closed.') throw lastError;
-		throw error;
-	} finally {
-		client.disconnect();
-	}
+	});
 }
 
 /**
