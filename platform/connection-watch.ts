@@ -61,6 +61,10 @@ export interface WatchedClientHooks {
  * stays lost, and gives up once the retry budget is spent. The client reconnects on its own
  * (ioredis retryStrategy); this class only decides when waiting is no longer worth it, and
  * drops sockets that are open but dead (heartbeat, reply deadlines) so the client reconnects.
+ *
+ * The subscriber and the stream reader attach() their dedicated client. A loop that learns of
+ * failures from its own commands (a queue worker's blocking take) can instead call lost() when
+ * a take fails, recovered() when one succeeds, and wrap each take in replyWithin().
  */
 export class ConnectionWatch {
 	private lostAt: number | undefined;
