@@ -29,6 +29,16 @@ function dropSocket(client: RedisLike): void {
 	(client as unknown as { stream: { destroy(): void } }).stream.destroy();
 }
 
+/** A BLPOP that Redis is blocked on, i.e. a command in flight on the client's socket. */
+async function commandInFlight(client: RedisLike): Promise<{ command: Promise<unknown> }> {
+	await client.ping();
+	const command = client.blpop(`${uniquePrefix('drv')}never`, 5);
+	command.catch(() => undefined);
+	await new Promise((resolve) => setTimeout(resolve, 100));
+	// Wrapped, so that awaiting this helper does not await the command itself.
+	return { command };
+}
+
 /** Whether `work` settled within `ms`, and how. */
 async function outcomeWithin(work: Promise<unknown>, ms: number): Promise<'pending' | 'resolved' | 'rejected'> {
 	let outcome: 'pending' | 'resolved' | 'rejected' = 'pending';
@@ -60,10 +70,7 @@ describe('redis/ioredis#2193: commands in flight when a socket drops (autoResend
 		});
 		plain.on('error', () => undefined);
 		try {
-			await plain.ping();
-			const inFlight = plain.blpop(`${uniquePrefix('drv')}never`, 5);
-			inFlight.catch(() => undefined);
-			await new Promise((resolve) => setTimeout(resolve, 100));
+			const { command: inFlight } = await commandInFlight(plain);
 			const back = once(plain, 'ready');
 			dropSocket(plain);
 			await back;
@@ -82,10 +89,7 @@ describe('redis/ioredis#2193: commands in flight when a socket drops (autoResend
 	it("a pool client's command in flight fails as a lost connection once the client reconnects", async () => {
 		const client = pool.dedicated(testConfig(), 'default', 'blocking');
 		try {
-			await client.ping();
-			const inFlight = client.blpop(`${uniquePrefix('drv')}never`, 5);
-			inFlight.catch(() => undefined);
-			await new Promise((resolve) => setTimeout(resolve, 100));
+			const { command: inFlight } = await commandInFlight(client);
 			const back = once(client, 'ready');
 			dropSocket(client);
 			await back;
@@ -103,10 +107,7 @@ describe('redis/ioredis#2193: commands in flight when a socket drops (autoResend
 		client.on('error', () => undefined);
 		failInFlightOnReconnect(client);
 		try {
-			await client.ping();
-			const inFlight = client.blpop(`${uniquePrefix('drv')}never`, 5);
-			inFlight.catch(() => undefined);
-			await new Promise((resolve) => setTimeout(resolve, 100));
+			const { command: inFlight } = await commandInFlight(client);
 			// What QueueWorker.stop() and the stream reader's stop() do during an outage.
 			client.once('reconnecting', () => client.disconnect());
 			dropSocket(client);
