@@ -1,44 +1,15 @@
+import { clusterKeySlot } from './redis-driver';
+
 /**
- * Redis Cluster's key -> hash slot function: CRC16 (XMODEM) of the key, or of its hash tag
- * (the text between the first `{` and the next `}`, when not empty), modulo 16384.
- * Batches need it to group items by the node that owns their slot before pipelining.
+ * Redis Cluster's key -> hash slot function, as ioredis computes it (cluster-key-slot: CRC16
+ * of the key, or of its `{hash tag}`, modulo 16384). Batches need it to group items by the node
+ * that owns their slot before pipelining, and ioredis refuses a pipeline whose keys it maps to
+ * more than one node, so the grouping uses its very function. It differs from CLUSTER KEYSLOT
+ * only where ioredis itself does (an empty `{}` followed later by a `}`, as in `foo{}{bar}`;
+ * unpaired UTF-16 surrogates); Redis answers MOVED there and ioredis follows it.
  */
-
-const TABLE = (() => {
-	const table = new Uint16Array(256);
-	for (let i = 0; i < 256; i++) {
-		let crc = i << 8;
-		for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-		table[i] = crc;
-	}
-	return table;
-})();
-
-function crc16(bytes: Uint8Array, from: number, to: number): number {
-	let crc = 0;
-	for (let i = from; i < to; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff];
-	return crc;
-}
-
-export const CLUSTER_SLOTS = 16384;
-
-const OPEN = 0x7b; // {
-const CLOSE = 0x7d; // }
-
 export function keySlot(key: string | Buffer): number {
-	const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-	let from = 0;
-	let to = bytes.length;
-	const open = bytes.indexOf(OPEN);
-	if (open >= 0) {
-		const close = bytes.indexOf(CLOSE, open + 1);
-		// `{}` (empty tag) hashes the whole key, as Redis does.
-		if (close > open + 1) {
-			from = open + 1;
-			to = close;
-		}
-	}
-	return crc16(bytes, from, to) % CLUSTER_SLOTS;
+	return clusterKeySlot(key);
 }
 
 /** Commands with no key, or whose first argument is not one: any node may serve them. */

@@ -85,6 +85,14 @@ export function fingerprint(config: RedisConnectionConfig): string {
 	return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
+/**
+ * Every secret of a config, for redaction: the one list that error messages, log lines and
+ * connection tests strip, so a secret setting added later is redacted everywhere at once.
+ */
+export function secretsOf(config: RedisConnectionConfig): Array<string | undefined> {
+	return [config.password, config.sentinelPassword];
+}
+
 /** The DB a role uses. Cluster has only DB 0, so the mapping is ignored there. */
 export function dbFor(config: RedisConnectionConfig, role: DbRole): number {
 	return config.mode === 'cluster' ? 0 : config.dbs[role];

@@ -1,7 +1,9 @@
 import { Cluster, Redis } from './redis-driver';
 import { clusterOptions, redisOptions, type ClientPurpose } from './client-options';
 import { dbFor, fingerprint, type DbRole, type RedisConnectionConfig } from './config';
+import { explainGiveUps, failInFlightOnReconnect } from './driver-workarounds';
 import { installScripts, type RedisLike } from './scripts';
+import { settlesWithin } from './timing';
 
 interface PooledClient {
 	client: RedisLike;
@@ -30,55 +32,14 @@ function createClient(config: RedisConnectionConfig, db: number, purpose: Client
 	return client;
 }
 
-type WithQueues = { flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void };
-
-/**
- * With autoResendUnfulfilledCommands=false, ioredis keeps the commands that were in flight
- * when a socket closed and, once a reconnect succeeds, drops them without settling their
- * promises: a pipeline (or a BLMOVE) caught by a short network drop would wait forever.
- * Rejecting them when the reconnect starts makes them fail as "connection lost" instead;
- * they may or may not have been applied, which is what that error says. Commands queued
- * while offline are left to maxRetriesPerRequest. (Cluster node connections do not retry,
- * so ioredis already rejects theirs.)
- */
-function failInFlightOnReconnect(client: InstanceType<typeof Redis>): void {
-	client.on('reconnecting', () => {
-		(client as unknown as WithQueues).flushQueue(new Error('Connection is closed.'), {
-			offlineQueue: false,
-			commandQueue: true,
-		});
-	});
-}
-
-/**
- * A command issued while the client cannot connect is rejected with "Reached the max retries
- * per request limit", which hides the reason: a refused port, an untrusted certificate. The
- * last connection error is carried into that rejection, so the user reads the cause.
- */
-function explainGiveUps(client: InstanceType<typeof Redis>): void {
-	let lastError: Error | undefined;
-	client.on('error', (error: Error) => (lastError = error));
-	client.on('ready', () => (lastError = undefined));
-	const queues = client as unknown as WithQueues;
-	const flush = queues.flushQueue.bind(client);
-	queues.flushQueue = (error, options) => {
-		const explained =
-			lastError && /max retries per request/i.test(error.message) ? new Error(`${error.message} (${lastError.message})`) : error;
-		flush(explained, options);
-	};
-}
-
 /** QUIT politely (pending replies still arrive), then make sure the socket is gone. */
 async function closeQuietly(client: RedisLike): Promise<void> {
 	if (client.status === 'end') return;
 	const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-	try {
-		await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-	} catch {
-		// quit() rejects when the socket is already gone; disconnect() below settles it either way.
-	}
+	// quit() rejects when the socket is already gone; disconnect() below settles it either way.
+	await settlesWithin(client.quit(), 1000, { unref: true });
 	client.disconnect();
-	await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+	await settlesWithin(ended, 1000, { unref: true });
 }
 
 /**

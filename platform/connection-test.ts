@@ -1,7 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from './redis-driver';
 import { clusterOptions, redisOptions } from './client-options';
-import { DB_ROLES, type DbRole, type HostPort, type RedisConnectionConfig } from './config';
+import { DB_ROLES, secretsOf, type DbRole, type HostPort, type RedisConnectionConfig } from './config';
 import { redact, toPlatformError } from './errors';
+import { withTimeout } from './timing';
 
 export interface ConnectionTestResult {
 	ok: boolean;
@@ -56,6 +57,7 @@ async function withPlainClient<T>(options: RedisOptions, fn: (client: Redis) => 
 		try {
 			await client.connect();
 		} catch (error) {
+			// ioredis often reports only "Connection is closed"; the socket error says why.
 			throw lastError ?? error;
 		}
 		return await fn(client);
@@ -184,25 +186,10 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 	if (config.mode === 'cluster') return probeCluster(testConfig);
 	if (config.mode === 'sentinel') await checkSentinels(testConfig);
 	const options = redisOptions(testConfig, 0, 'test');
-	options.lazyConnect = true;
-	options.retryStrategy = () => null;
 	options.sentinelRetryStrategy = () => null;
-	options.maxRetriesPerRequest = 0;
-	options.enableOfflineQueue = false;
-	// A host that accepts TCP but never speaks Redis must still fail within the budget.
-	options.commandTimeout = timeout;
-	const client = new Redis(options);
-	let lastError: unknown;
-	client.on('error', (error: unknown) => {
-		lastError = error;
-	});
-	try {
-		try {
-			await client.connect();
-		} catch (error) {
-			// ioredis often reports only "Connection is closed"; the socket error says why.
-			throw lastError ?? error;
-		}
+	// withPlainClient's command timeout is the connect timeout: a host that accepts TCP but never
+	// speaks Redis must still fail within the budget.
+	return withPlainClient(options, async (client) => {
 		await client.ping();
 		const selected: string[] = [];
 		for (const { db, roles } of mappedDbs(config)) {
@@ -222,12 +209,7 @@ async function probe(config: RedisConnectionConfig): Promise<string> {
 		}
 		const where = config.mode === 'sentinel' ? `master "${config.masterName ?? ''}" via Sentinel` : 'Redis';
 		return `Connected to ${where}; PING and SELECT of DB ${selected.join(', ')} succeeded`;
-	} catch (error) {
-		if (lastError && (error as Error)?.message === 'Connection is closed.') throw lastError;
-		throw error;
-	} finally {
-		client.disconnect();
-	}
+	});
 }
 
 /**
@@ -248,18 +230,13 @@ export function insecureTlsWarning(config: RedisConnectionConfig): string {
  */
 export async function testConnection(config: RedisConnectionConfig): Promise<ConnectionTestResult> {
 	const started = Date.now();
-	const secrets = [config.password, config.sentinelPassword];
+	const secrets = secretsOf(config);
 	const invalid = validateDbs(config);
 	if (invalid) return { ok: false, code: 'INVALID_DB', message: invalid, elapsedMs: 0 };
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const budget = new Promise<never>((_, reject) => {
-		timer = setTimeout(
-			() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
-			CONNECTION_TEST_BUDGET_MS,
-		);
-	});
 	try {
-		const message = await Promise.race([probe(config), budget]);
+		const message = await withTimeout(probe(config), CONNECTION_TEST_BUDGET_MS, () =>
+			Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }),
+		);
 		return { ok: true, message: redact(`${message}${insecureTlsWarning(config)}`, secrets), elapsedMs: Date.now() - started };
 	} catch (error) {
 		const err = error as { message?: string; code?: string; described?: boolean; hint?: string };
@@ -286,7 +263,5 @@ export async function testConnection(config: RedisConnectionConfig): Promise<Con
 			message: redact(`${described.message}${hint}`, secrets),
 			elapsedMs: Date.now() - started,
 		};
-	} finally {
-		if (timer) clearTimeout(timer);
 	}
 }

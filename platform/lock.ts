@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { isCluster } from './cluster-pipeline';
 import { defineScript, queueScript, runScript, type RedisLike } from './scripts';
+import { sleep } from './timing';
 
 /**
  * Distributed locks as leases. `lock:{name}` holds `<deadline epoch ms>:<token>` and has NO
@@ -100,8 +101,6 @@ function assertTtl(ttlMs: number): void {
 function assertToken(token: string): void {
 	if (typeof token !== 'string' || token.length === 0) throw new RangeError('the lock token is empty');
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The acquire script's arguments, for callers that pipeline the first try. */
 export function lockAcquireArgs(token: string, ttlMs: number): Array<string | number> {

@@ -1,8 +1,9 @@
 import { sharedPool, type ConnectionPool } from './connection-pool';
 import type { DbRole, RedisConnectionConfig } from './config';
-import { ConnectionWatch, silentLogger, type PlatformLogger } from './connection-watch';
+import { watchConnection, type ConnectionWatch, type WatchedConnectionOptions } from './connection-watch';
 import { PlatformError, toPlatformError } from './errors';
 import type { RedisLike } from './scripts';
+import { settlesWithin } from './timing';
 
 /** One pub/sub message as it came off the wire. */
 export interface PubSubMessage {
@@ -13,24 +14,16 @@ export interface PubSubMessage {
 	receivedAt: Date;
 }
 
-export interface SubscriberOptions {
+
+export interface SubscriberOptions extends WatchedConnectionOptions {
 	/** Exact channel names (SUBSCRIBE): `*` in a name is a literal character here. */
 	channels: string[];
 	/** Glob patterns (PSUBSCRIBE), e.g. `campaign:*:updates`. */
 	patterns: string[];
 	onMessage(message: PubSubMessage): void;
-	/** Called once when the connection stayed lost longer than `giveUpAfterMs`; the subscriber is stopped by then. */
-	onGiveUp(error: PlatformError): void;
-	/** Retry budget for one outage; 0 or less retries forever. */
-	giveUpAfterMs: number;
-	logger?: PlatformLogger;
-	/** Log label; defaults to the subscribed names. */
-	label?: string;
 	pool?: ConnectionPool;
 	/** Pub/sub ignores DB numbers, so any role works; `default` keeps it next to locks and leaderboards. */
 	role?: DbRole;
-	/** How long start() waits for the first subscription before failing; defaults to the connect timeout + 1 s. */
-	startTimeoutMs?: number;
 	/**
 	 * A subscribed socket is silent when no message flows, so a dead network path (no RST) would
 	 * go unnoticed. A PING this often (answered within half the interval) proves it is alive.
@@ -40,6 +33,19 @@ export interface SubscriberOptions {
 
 /** Errors that retrying cannot fix; start() fails on them at once instead of waiting out the timeout. */
 const PERMANENT = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM', 'DB_OUT_OF_RANGE']);
+
+/** Rejects with the client's first error that retrying cannot fix; dispose() stops listening. */
+function permanentFailure(client: RedisLike): { promise: Promise<never>; dispose(): void } {
+	let dispose: () => void = () => undefined;
+	const promise = new Promise<never>((_resolve, reject) => {
+		const onError = (error: unknown) => {
+			if (PERMANENT.has(toPlatformError(error).code)) reject(error);
+		};
+		client.on('error', onError);
+		dispose = () => client.off('error', onError);
+	});
+	return { promise, dispose };
+}
 
 /**
  * A SUBSCRIBE/PSUBSCRIBE connection that survives Redis restarts and network drops.
@@ -60,15 +66,6 @@ export class ResilientSubscriber {
 
 	private stopping = false;
 
-	private heartbeat: ReturnType<typeof setInterval> | undefined;
-
-	private pinging = false;
-
-	/** When the current socket connected (TCP), to spot a handshake that never completes. */
-	private connectedAt = 0;
-
-	private lastError: unknown;
-
 	constructor(
 		private readonly config: RedisConnectionConfig,
 		private readonly options: SubscriberOptions,
@@ -77,17 +74,8 @@ export class ResilientSubscriber {
 		if (options.channels.length + options.patterns.length === 0) {
 			throw new PlatformError('Nothing to subscribe to', 'NO_CHANNELS', 'Enter at least one channel or pattern');
 		}
-		this.watch = new ConnectionWatch({
-			label: this.label,
-			giveUpAfterMs: options.giveUpAfterMs,
-			logger: this.logger,
-			secrets: this.secrets,
-			onGiveUp: (error) => {
-				// Report first: closing a client caught mid-reconnect can take a moment.
-				this.options.onGiveUp(error);
-				void this.stop();
-			},
-		});
+		const names = [...options.channels, ...options.patterns].join(', ');
+		this.watch = watchConnection(config, options, `Subscriber for ${names}`, () => this.stop());
 	}
 
 	/** Outages recovered so far and the downtime of the last one, for logs and tests. */
@@ -108,33 +96,19 @@ export class ResilientSubscriber {
 		client.on('pmessage', (pattern: string, channel: string, payload: string) =>
 			this.deliver(channel, pattern, payload),
 		);
-		client.on('error', (error: unknown) => {
-			this.lastError = error;
-			this.watch.noteError(error);
-		});
-		client.on('close', () => {
-			if (this.subscribed && !this.stopping) this.watch.lost();
-		});
-		client.on('reconnecting', () => this.watch.retrying());
-		client.on('connect', () => {
-			this.connectedAt = Date.now();
-		});
-		client.on('ready', () => {
-			if (this.subscribed && !this.stopping) void this.resubscribe();
-		});
-		client.on('end', () => {
-			// Our retryStrategy never stops, so `end` without stop() means the client is gone for good.
-			if (this.subscribed && !this.stopping) this.watch.giveUp(new Error('the Redis connection ended and will not reconnect'));
+		this.watch.attach(client, {
+			active: () => this.subscribed && !this.stopping,
+			onReady: () => void this.resubscribe(),
 		});
 		try {
 			await this.firstSubscribe(client);
 		} catch (error) {
 			await this.stop();
-			throw toPlatformError(error, this.secrets);
+			throw this.watch.describe(error);
 		}
 		this.subscribed = true;
-		this.startHeartbeat();
-		this.logger.debug(`${this.label}: subscribed`);
+		this.watch.startHeartbeat(client, this.options.heartbeatMs ?? 15_000);
+		this.watch.logger.debug(`${this.watch.label}: subscribed`);
 	}
 
 	/** Unsubscribes by closing the dedicated connection; safe to call more than once. */
@@ -142,7 +116,6 @@ export class ResilientSubscriber {
 		if (this.stopping) return;
 		this.stopping = true;
 		this.watch.stop();
-		if (this.heartbeat) clearInterval(this.heartbeat);
 		const client = this.client;
 		if (!client) return;
 		client.removeAllListeners('message');
@@ -150,20 +123,7 @@ export class ResilientSubscriber {
 		// QUIT would wait in the offline queue while Redis is down; drop the socket at once then.
 		if (client.status !== 'ready') client.disconnect();
 		// A client caught mid-reconnect may never report `end`; do not let closing hang on it.
-		await Promise.race([this.pool.release(client), new Promise((resolve) => setTimeout(resolve, 1500))]);
-	}
-
-	private get label(): string {
-		if (this.options.label) return this.options.label;
-		return `Subscriber for ${[...this.options.channels, ...this.options.patterns].join(', ')}`;
-	}
-
-	private get logger(): PlatformLogger {
-		return this.options.logger ?? silentLogger;
-	}
-
-	private get secrets(): Array<string | undefined> {
-		return [this.config.password, this.config.sentinelPassword];
+		await settlesWithin(this.pool.release(client), 1500);
 	}
 
 	private async subscribeAll(client: RedisLike): Promise<void> {
@@ -175,27 +135,14 @@ export class ResilientSubscriber {
 	}
 
 	private async firstSubscribe(client: RedisLike): Promise<void> {
-		const timeoutMs = this.options.startTimeoutMs ?? this.config.connectTimeoutMs + 1000;
-		let fail: (error: unknown) => void = () => undefined;
-		const failed = new Promise<never>((_resolve, reject) => {
-			fail = reject;
-		});
-		const onError = (error: unknown) => {
-			if (PERMANENT.has(toPlatformError(error).code)) fail(error);
-		};
-		client.on('error', onError);
-		const timer = setTimeout(
-			() => fail(this.lastError ?? new PlatformError(`No answer from Redis within ${timeoutMs} ms`, 'ETIMEDOUT')),
-			timeoutMs,
-		);
+		const refused = permanentFailure(client);
 		const subscribing = this.subscribeAll(client);
-		// When the race is lost, the queued SUBSCRIBE is rejected later by stop(); nobody awaits it then.
+		// When the start fails, the queued SUBSCRIBE is rejected later by stop(); nobody awaits it then.
 		subscribing.catch(() => undefined);
 		try {
-			await Promise.race([subscribing, failed]);
+			await this.watch.startWithin(Promise.race([subscribing, refused.promise]));
 		} finally {
-			clearTimeout(timer);
-			client.off('error', onError);
+			refused.dispose();
 		}
 	}
 
@@ -218,47 +165,7 @@ export class ResilientSubscriber {
 		try {
 			this.options.onMessage({ channel, pattern, payload, receivedAt: new Date() });
 		} catch (error) {
-			this.logger.error(`${this.label}: handling a message failed: ${toPlatformError(error, this.secrets).message}`);
-		}
-	}
-
-	private startHeartbeat(): void {
-		const every = this.options.heartbeatMs ?? 15_000;
-		if (every <= 0) return;
-		this.heartbeat = setInterval(() => void this.beat(every / 2), every);
-		this.heartbeat.unref?.();
-	}
-
-	private async beat(timeoutMs: number): Promise<void> {
-		const client = this.client;
-		if (!client || this.pinging || this.stopping) return;
-		if (client.status === 'connect' && Date.now() - this.connectedAt > timeoutMs) {
-			// TCP is up but Redis never answered the handshake (AUTH, ready check): the same dead
-			// path, seen from a new socket; connectTimeout only covers the TCP connect itself.
-			this.logger.warn(`${this.label}: Redis did not complete the handshake within ${timeoutMs} ms, reconnecting`);
-			client.disconnect(true);
-			return;
-		}
-		if (client.status !== 'ready') return;
-		this.pinging = true;
-		let timer: ReturnType<typeof setTimeout> | undefined;
-		try {
-			const answered = await Promise.race([
-				client.ping().then(() => true),
-				new Promise<boolean>((resolve) => {
-					timer = setTimeout(() => resolve(false), timeoutMs);
-				}),
-			]);
-			if (!answered && !this.stopping) {
-				this.logger.warn(`${this.label}: Redis did not answer a PING within ${timeoutMs} ms, reconnecting`);
-				// Dropping the socket makes ioredis reconnect and resubscribe, as after a restart.
-				client.disconnect(true);
-			}
-		} catch {
-			// The connection dropped during the PING; the close/reconnect path handles it.
-		} finally {
-			if (timer) clearTimeout(timer);
-			this.pinging = false;
+			this.watch.logger.error(`${this.watch.label}: handling a message failed: ${this.watch.describe(error).message}`);
 		}
 	}
 }

@@ -42,3 +42,26 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: ()
 		if (timer) clearTimeout(timer);
 	}
 }
+
+/**
+ * Waits for `work` to settle (either way) but no longer than `ms`: true when it settled in time.
+ * For waits whose outcome does not matter, only that they end: closing a socket, a PING that
+ * proves a connection alive. `unref` lets the process exit meanwhile, for waits run at exit.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number, options: { unref?: boolean } = {}): Promise<boolean> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		return await Promise.race([
+			work.then(
+				() => true,
+				() => true,
+			),
+			new Promise<boolean>((resolve) => {
+				timer = setTimeout(() => resolve(false), ms);
+				if (options.unref) timer.unref();
+			}),
+		]);
+	} finally {
+		if (timer) clearTimeout(timer);
+	}
+}

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
 import { KeySchema } from '../../platform/keys';
-import { appendUpdate, updateEntryFields, UPDATE_STREAM_ROLE } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields, UPDATE_STREAM_ROLE } from '../../platform/updates';
 import { DEFAULT_DBS } from '../../platform/config';
 import { startTrigger, waitForSubscribers } from '../../test/helpers/trigger';
 import { measureTriggerLatency } from '../../test/helpers/trigger-latency';

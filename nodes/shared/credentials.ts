@@ -9,6 +9,9 @@ import {
 	type RedisConnectionConfig,
 } from '../../platform/config';
 
+// Nodes import it from here; the list itself lives with the config, where the platform reads it too.
+export { secretsOf } from '../../platform/config';
+
 export const CREDENTIAL_TYPE = 'marketingRedisApi';
 
 const DB_FIELDS: Record<DbRole, string> = {
@@ -56,9 +59,4 @@ export function configFromCredentials(data: ICredentialDataDecryptedObject): Red
 		config.clusterNodes = parseHostList(String(data.clusterNodes ?? ''), 6379);
 	}
 	return config;
-}
-
-/** Every secret of a config, for redaction. */
-export function secretsOf(config: RedisConnectionConfig): Array<string | undefined> {
-	return [config.password, config.sentinelPassword];
 }

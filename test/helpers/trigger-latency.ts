@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { appendUpdate, updateEntryFields } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields } from '../../platform/updates';
 import { parseRedisUrl, startRedisServer } from './redis-server';
 import { startTrigger, waitForSubscribers } from './trigger';
 

@@ -9,7 +9,7 @@ import type { IRun } from 'n8n-workflow';
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { JobQueue } from '../../platform/queue';
-import { appendUpdate, updateEntryFields } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields } from '../../platform/updates';
 import { closeRawClients, deleteKeys, rawClient, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
 import { startTrigger, waitForSubscribers, type ActiveTrigger, type StartTriggerOptions } from '../helpers/trigger';
 

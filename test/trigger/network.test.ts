@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 import { ConnectionPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { appendUpdate, updateEntryFields, UpdateStreamReader } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields, UpdateStreamReader } from '../../platform/updates';
 import { ResilientSubscriber, type PubSubMessage } from '../../platform/subscriber';
 import { closeRawClients, rawClient, testConfig, testServer, uniquePrefix } from '../helpers/redis';
 import { captureLogger, waitForSubscribers } from '../helpers/trigger';

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { appendUpdate, updateEntryFields } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields } from '../../platform/updates';
 import { closeRawClients, testCredentials, uniquePrefix } from '../helpers/redis';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { startTrigger, waitForSubscribers, type ActiveTrigger } from '../helpers/trigger';

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { appendUpdate, updateEntryFields } from '../../platform/update-stream';
+import { appendUpdate, updateEntryFields } from '../../platform/updates';
 import { closeRawClients, deleteKeys, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
 import { runManualStep, startTrigger, type ActiveTrigger, type StartTriggerOptions } from '../helpers/trigger';
 

@@ -13,7 +13,7 @@ import {
 	UPDATE_STREAM_ROLE,
 	UpdateStreamReader,
 	type UpdateStream,
-} from '../../../platform/update-stream';
+} from '../../../platform/updates';
 import { secretsOf } from '../../shared/credentials';
 import { NodeOperationError } from '../../shared/n8n';
 import { activationKey, register, stopPrevious } from './activations';

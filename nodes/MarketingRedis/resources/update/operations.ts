@@ -3,7 +3,7 @@ import {
 	DEFAULT_UPDATE_STREAM_MAXLEN,
 	UPDATE_STREAM_ROLE,
 	updateEntryFields,
-} from '../../../../platform/update-stream';
+} from '../../../../platform/updates';
 import type { Operation } from '../../../shared/operation';
 
 export const updateOperations: Record<string, Operation> = {
