@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 
 import { KeySchema } from '../../../platform/keys';
 import { JobQueue } from '../../../platform/queue';
-import { appendUpdate, updateEntryFields } from '../../../platform/update-stream';
+import { appendUpdate, updateEntryFields } from '../../../platform/updates';
 import type { MarkerBody } from './marker-workflows';
 
 const KEYS = new KeySchema('');
