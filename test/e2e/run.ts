@@ -43,6 +43,8 @@ import { checkCustomExtension } from './custom-extension';
 import { checkCredentialTest } from './credential-test';
 import { checkReadmeInstall } from './readme-install';
 import { checkDurableTrigger, DURABLE_FIXTURE, DURABLE_WORKFLOW_ID } from './durable-trigger';
+import { checkQueueMode } from './queue-mode';
+import { checkCrashRecovery } from './crash';
 
 const FIXTURES_DIR = join(__dirname, 'fixtures');
 const KEEP = process.env.E2E_KEEP === '1';
@@ -192,6 +194,8 @@ async function runLine(line: N8nLine, lines: N8nLine[]): Promise<LineOutcome> {
 
 		// Scenarios that run n8n processes of their own (queue mode, crash recovery) go here; they get `n8n`
 		// (this line's install), `target` and `redis` (this line's Redis) and `work` (this line's temp folder).
+		await checkQueueMode(report, n8n, target, work);
+		await checkCrashRecovery(report, n8n, target, work);
 
 		await report.check("README's manual install command, verbatim, in a fresh ~/.n8n/nodes; n8n loads the nodes", () =>
 			checkReadmeInstall(n8n, tarball, work),
