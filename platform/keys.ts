@@ -120,9 +120,24 @@ export interface QueueKeys {
 	seq: string;
 }
 
+/**
+ * Whitespace as Python sees it (`str.isspace()`, what `str.strip()` and `re`'s `\s` remove), so
+ * that an ID trimmed here and one stripped by the platform's Python services name the same key.
+ * JavaScript's own trim() and `\s` differ in three places: they also remove U+FEFF, and keep
+ * U+001C..U+001F and U+0085.
+ */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const EDGE_SPACE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+const SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'g');
+
+/** An identifier without surrounding whitespace; Python: `value.strip()`. */
+export function trimIdentifier(value: string): string {
+	return value.replace(EDGE_SPACE, '');
+}
+
 /** Trim, lower-case and collapse internal whitespace, so equivalent queries share a key. */
 export function normaliseQuery(query: string): string {
-	return query.trim().toLowerCase().replace(/\s+/g, ' ');
+	return trimIdentifier(query).toLowerCase().replace(SPACE_RUN, ' ');
 }
 
 /** Hex SHA-256 of the UTF-8 normalised query; Python: hashlib.sha256(q.encode()).hexdigest(). */

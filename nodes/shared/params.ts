@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { DEFAULT_MAX_VALUE_BYTES, encodeJson } from '../../platform/codec';
+import { trimIdentifier } from '../../platform/keys';
 import { invalidInput } from './errors';
 import { NOT_FAST, readFast } from './fast-params';
 
@@ -25,14 +26,34 @@ export class ItemParams {
 		throw invalidInput(this.ctx.getNode(), this.itemIndex, field, problem, fix);
 	}
 
-	/** A non-empty key part. Any byte is allowed: keys are literal, never patterns. */
+	/**
+	 * An identifier that becomes part of a key or a channel name (an ID, a queue, a lock, a member).
+	 * Surrounding whitespace is trimmed as Python's `str.strip()` does, so `= {{ $json.id }}` with a
+	 * stray space, or a trailing newline from a sheet, names the same key as the clean ID does here
+	 * and in the Python services; inside, every character is kept (keys are literal, never patterns).
+	 */
 	key(name: string, label: string): string {
 		const value = this.raw(name, '');
 		if (typeof value !== 'string' && typeof value !== 'number') {
 			this.fail(label, `must be text, got ${describe(value)}`, `Set "${label}" to a non-empty string`);
 		}
+		return this.checkKey(String(value), label);
+	}
+
+	/** Like key(), for an optional identifier: '' when it is not set or only whitespace. */
+	optionalKey(name: string, label: string): string {
+		const value = this.raw(name, '');
+		if (value === undefined || value === null) return '';
+		if (typeof value !== 'string' && typeof value !== 'number') {
+			this.fail(label, `must be text, got ${describe(value)}`, `Leave "${label}" empty or set it to a string`);
+		}
 		const text = String(value);
-		if (text.trim().length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value`);
+		return trimIdentifier(text) === '' ? '' : this.checkKey(text, label);
+	}
+
+	private checkKey(value: string, label: string): string {
+		const text = trimIdentifier(value);
+		if (text.length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value (spaces around it are ignored)`);
 		// A lone surrogate has no UTF-8 form: it would be sent as U+FFFD, so two different
 		// identifiers could silently share one key.
 		if (/\p{Cs}/u.test(text)) {

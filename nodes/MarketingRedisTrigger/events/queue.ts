@@ -2,7 +2,7 @@ import type { IDataObject, INodeProperties, IRun, ITriggerFunctions, ITriggerRes
 
 import { sharedPool } from '../../../platform/connection-pool';
 import { redact, toPlatformError } from '../../../platform/errors';
-import { KeySchema } from '../../../platform/keys';
+import { KeySchema, trimIdentifier } from '../../../platform/keys';
 import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type HandBack, type Job } from '../../../platform/queue';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
@@ -102,7 +102,7 @@ export function runFailure(run: IRun | undefined): string | undefined {
  */
 async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const node = ctx.getNode();
-	const name = String(ctx.getNodeParameter('jobQueue', '') ?? '').trim();
+	const name = trimIdentifier(String(ctx.getNodeParameter('jobQueue', '') ?? ''));
 	if (name === '') throw new NodeOperationError(node, 'Enter the queue name', { description: 'For example content_generation' });
 	const parallel = Number(ctx.getNodeParameter('maxParallelJobs', 1));
 	if (!Number.isInteger(parallel) || parallel < 1 || parallel > 100) {

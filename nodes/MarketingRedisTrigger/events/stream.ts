@@ -5,7 +5,7 @@ import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workf
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { sharedPool } from '../../../platform/connection-pool';
 import { toPlatformError } from '../../../platform/errors';
-import { KeySchema } from '../../../platform/keys';
+import { KeySchema, trimIdentifier } from '../../../platform/keys';
 import { withTimeout } from '../../../platform/timing';
 import {
 	followStreams,
@@ -146,7 +146,7 @@ function readStreamSettings(ctx: ITriggerFunctions): StreamSettings {
 			description: 'The platform publishes content updates on "content_updates"',
 		});
 	}
-	const group = String(options.group ?? 'n8n').trim();
+	const group = trimIdentifier(String(options.group ?? 'n8n'));
 	if (group.length === 0) throw new NodeOperationError(ctx.getNode(), '"Consumer Group" must not be empty');
 	const maxParallel = Number(options.maxParallel ?? 1);
 	if (!Number.isInteger(maxParallel) || maxParallel < 1) {

@@ -2,6 +2,7 @@ import type { IDataObject, INodeProperties, ITriggerFunctions } from 'n8n-workfl
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { redact } from '../../../platform/errors';
+import { trimIdentifier } from '../../../platform/keys';
 import { matchesAll, normaliseFilters, type FieldFilter } from '../../../platform/message-filter';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
 import { NodeOperationError } from '../../shared/n8n';
@@ -17,11 +18,11 @@ export interface UpdateSettings {
 	giveUpAfterMs: number;
 }
 
-/** Splits a comma-separated list of names; `*` stays a literal character. */
+/** Splits a comma-separated list of names; each is trimmed like any identifier, `*` stays a literal character. */
 export function splitNames(text: unknown): string[] {
 	return String(text ?? '')
 		.split(',')
-		.map((name) => name.trim())
+		.map(trimIdentifier)
 		.filter((name) => name.length > 0);
 }
 

@@ -81,8 +81,8 @@ export const jobOperations: Record<string, Operation> = {
 		plan(p, env) {
 			const { name, keys } = queueKeys(p, env);
 			const payload = p.json('payload', 'Payload');
-			const jobId = p.string('options.jobId', 'Job ID', { allowEmpty: true });
-			if (Buffer.byteLength(jobId, 'utf8') > 1024) p.fail('Job ID', 'is longer than 1024 bytes');
+			// Trimmed like the Job ID of Complete and Fail, so the ID given here is the one they find.
+			const jobId = p.optionalKey('options.jobId', 'Job ID');
 			const runAt = timeOr(p, 'options.runAt', 'Run At');
 			// Read (and validate) the options outside the try below, so their own errors keep their field names.
 			const settings = {
@@ -238,7 +238,7 @@ export const jobOperations: Record<string, Operation> = {
 		action: 'Retry Dead Jobs',
 		async run(p, env) {
 			const { name, keys } = queueKeys(p, env);
-			const id = p.string('options.jobId', 'Job ID', { allowEmpty: true });
+			const id = p.optionalKey('options.jobId', 'Job ID');
 			const limit = p.integerOr('options.limit', 'Limit', 1000, { min: 1 });
 			const moved = await new JobQueue(env.client('queue'), keys).retryDead(id ? { id } : { limit });
 			return { json: { queue: name, retried: moved, ...(id ? { id, found: moved === 1 } : {}) } };
