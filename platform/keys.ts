@@ -72,10 +72,9 @@ export class KeySchema {
 	 */
 	queue(name: string): QueueKeys {
 		const waiting = this.key('queue', name);
-		if (/[{}]/.test(waiting)) {
-			// A brace would end or start the hash tag early and split the queue across slots.
-			throw new Error(`The queue key "${waiting}" must not contain { or } (Cluster hash-tag delimiters)`);
-		}
+		// Checked on the whole key: a brace in the credential's key prefix breaks the tag as well.
+		const problem = queueNameProblem(waiting);
+		if (problem) throw new Error(`The queue key "${waiting}" ${problem.problem}. ${problem.fix}`);
 		const tag = `{${waiting}}`;
 		return {
 			waiting,
@@ -118,6 +117,19 @@ export interface QueueKeys {
 	ids: string;
 	/** Counter that orders prioritised jobs of equal priority first-in, first-out. */
 	seq: string;
+}
+
+/**
+ * The queue-name rule, in one place for the node, the trigger and KeySchema.queue: every key of a
+ * queue uses `queue:<name>` as its Cluster hash tag, and a brace would end or start that tag
+ * early and split the queue across slots. Undefined when the name is fine.
+ */
+export function queueNameProblem(name: string): { problem: string; fix: string } | undefined {
+	if (!/[{}]/.test(name)) return undefined;
+	return {
+		problem: 'must not contain { or }',
+		fix: 'Braces are Redis Cluster hash-tag delimiters; all keys of a queue are tagged with its name, so use a name without braces',
+	};
 }
 
 /**

@@ -19,7 +19,8 @@ export class MarketingRedisTrigger implements INodeType {
 		name: 'marketingRedisTrigger',
 		icon: { light: 'file:marketingRedisTrigger.svg', dark: 'file:marketingRedisTrigger.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// Version 2 renamed the queue event's settings; version 1 nodes keep theirs (events/settings.ts).
+		version: [1, 2],
 		subtitle: '={{ $parameter["event"] }}',
 		description: "Starts the workflow on the marketing platform's Redis: content updates (pub/sub or durable stream) and queued jobs",
 		eventTriggerDescription: 'Waiting for an update or a job on Redis',

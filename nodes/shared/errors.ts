@@ -17,6 +17,11 @@ export function invalidInput(
 	});
 }
 
+/** A bad setting of a node that has no items (a trigger): the same wording, without an item. */
+export function invalidSetting(node: INode, field: string, problem: string, fix?: string): NodeOperationError {
+	return new NodeOperationError(node, `"${field}" ${problem}`, { description: fix });
+}
+
 /** A Redis or driver failure for one item, as a readable message without secrets. */
 export function redisFailure(
 	node: INode,

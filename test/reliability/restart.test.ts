@@ -233,7 +233,7 @@ describe('the triggers resume after Redis restarts (system check; details in tes
 			workflowId: 'wf-restart-pubsub',
 		});
 		const worker = await startTrigger({
-			parameters: { event: 'jobAvailable', jobQueue: queueName, maxParallelJobs: 2, visibilityTimeout: 30 },
+			parameters: { event: 'jobAvailable', queue: queueName, maxParallelJobs: 2, visibilityTimeout: 30 },
 			credentials: credentialsFor(server),
 			workflowId: 'wf-restart-queue',
 			nodeId: 'queue-trigger',

@@ -573,7 +573,7 @@ describe('Triggers in Cluster mode', () => {
 			active.push(
 				await startTrigger({
 					workflowId: `wf-cluster-queue-${i}`,
-					parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: 2, visibilityTimeout: 30 },
+					parameters: { event: 'jobAvailable', queue: queue, maxParallelJobs: 2, visibilityTimeout: 30 },
 					credentials: clusterCreds(),
 					execution: async (json) => void done.push(String(json.id)),
 				}),

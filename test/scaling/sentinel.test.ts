@@ -131,7 +131,7 @@ describe('Sentinel mode', () => {
 			});
 		const worker = await startTrigger({
 			workflowId: 'wf-sentinel-queue',
-			parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: 2, visibilityTimeout: 2 },
+			parameters: { event: 'jobAvailable', queue: queue, maxParallelJobs: 2, visibilityTimeout: 2 },
 			credentials: creds(),
 			execution: async (json: IDataObject) => {
 				await sleep(5);

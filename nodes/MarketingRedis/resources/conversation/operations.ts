@@ -14,9 +14,7 @@ import type { ItemParams } from '../../../shared/params';
 const MAX_TTL = 10 * 365 * 24 * 3600;
 
 function format(p: ItemParams): ConversationFormat {
-	const value = p.raw('format', 'platform');
-	if (value === 'platform' || value === 'langchain') return value;
-	return p.fail('Format', `must be "platform" or "langchain", got ${JSON.stringify(value)}`);
+	return p.oneOf('format', 'Format', ['platform', 'langchain'] as const, 'platform');
 }
 
 /** The list key of the conversation, from the fields of its format. */

@@ -20,28 +20,14 @@ import { describe as describeValue, type ItemParams } from '../../../shared/para
 
 const MAX_DELAY_SECONDS = 10 * 365 * 86_400;
 
-function queueName(p: ItemParams): string {
-	const name = p.key('queue', 'Queue Name');
-	if (/[{}]/.test(name)) {
-		p.fail('Queue Name', 'must not contain { or }', 'Braces are Redis Cluster hash-tag delimiters; all keys of a queue are tagged with its name');
-	}
-	return name;
-}
-
 function queueKeys(p: ItemParams, env: OperationEnv): { name: string; keys: QueueKeys } {
-	const name = queueName(p);
+	const name = p.queueName('queue');
 	return { name, keys: env.keys.queue(name) };
 }
 
 /** A non-negative number of seconds (fractions allowed), as whole milliseconds. */
 function secondsOr(p: ItemParams, name: string, label: string, fallback: number, max = MAX_DELAY_SECONDS): number {
-	const value = p.raw(name, fallback);
-	if (value === undefined || value === null || value === '') return Math.round(fallback * 1000);
-	const n = typeof value === 'string' ? Number(value) : value;
-	if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > max) {
-		p.fail(label, `must be a number of seconds from 0 to ${max}, got ${describeValue(value)}`, 'Enter a number such as 30 or 0.5');
-	}
-	return Math.round(n * 1000);
+	return Math.round(p.numberOr(name, label, fallback, { min: 0, max, unit: 'seconds' }) * 1000);
 }
 
 /** An optional date-time field; undefined when empty. */
