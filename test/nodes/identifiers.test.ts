@@ -131,7 +131,7 @@ describe('identifiers are trimmed in every resource', () => {
 
 	it('an ID that is only whitespace is still refused, naming the field', async () => {
 		const result = await runNode({ parameters: { resource: 'session', operation: 'get', sessionId: '= {{ $json.id }}' }, items: [{ id: ' \t' }] });
-		expect(result.error?.message).toBe('Item 0: "Session ID" is empty');
+		expect(result.error?.message).toBe('"Session ID" is empty [item 0]');
 		expect(result.error?.description).toMatch(/spaces around it are ignored/);
 	});
 });

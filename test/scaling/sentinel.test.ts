@@ -72,7 +72,7 @@ describe('Sentinel mode', () => {
 			credentials: topo.credentials({ sentinels: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
 			credentialId: 'sentinel-dead',
 		});
-		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: /);
+		expect(result.error?.message).toMatch(/^Set Session failed: .* \[item 0\]$/);
 		expect(result.error?.message).not.toContain(topo.sentinelPassword);
 	}, 20_000);
 

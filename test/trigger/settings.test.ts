@@ -205,7 +205,7 @@ describe('a bad setting fails the activation with the field, the problem and the
 	it('a queue name with braces: the rule and words of the action node, without an item', async () => {
 		const trigger = await activationError({ event: 'jobAvailable', queue: 'a{b}' });
 		const node = await runNode({ parameters: { resource: 'job', operation: 'stats', queue: 'a{b}' } });
-		expect(node.error?.message).toBe(`Item 0: ${trigger.message}`);
+		expect(node.error?.message).toBe(`${trigger.message} [item 0]`);
 		expect(trigger.message).toBe('"Queue Name" must not contain { or }');
 		expect(trigger.description).toBe(node.error?.description);
 		expect(trigger.description).toMatch(/hash-tag/);
