@@ -98,7 +98,7 @@ describe('Server resource: Health', () => {
 				parameters: { resource: 'server', operation: 'health' },
 			});
 			const error = result.outputs[0][0].error as string;
-			expect(error).toMatch(/^Health failed: The Redis ACL user is not allowed to do this.* \[item 0\]$/);
+			expect(error).toMatch(/^Check Redis Health failed: The Redis ACL user is not allowed to do this.* \[item 0\]$/);
 			expect(error).not.toContain('noinfo-pass-456');
 		} finally {
 			await admin.call('ACL', 'DELUSER', user);

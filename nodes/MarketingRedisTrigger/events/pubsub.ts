@@ -20,7 +20,7 @@ export const pubSubEvent: TriggerEvent = {
 	value: EVENT,
 	name: 'Content Update (Pub/Sub)',
 	description:
-		'Starts the workflow for each message published on the channels or patterns (lowest latency; messages sent while the workflow is inactive are lost)',
+		'Starts the workflow for each message published on the channels or patterns (lowest latency; messages sent while the workflow is not published are lost)',
 	properties: [
 		channelsProperty(
 			EVENT,

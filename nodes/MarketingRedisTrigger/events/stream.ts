@@ -34,7 +34,7 @@ export const streamEvent: TriggerEvent = {
 	value: EVENT,
 	name: 'Content Update (Durable Stream)',
 	description:
-		'Starts the workflow for each update appended to the channels\' streams, at least once: updates published while the workflow is inactive are delivered when it comes back',
+		'Starts the workflow for each update appended to the channels\' streams, at least once: updates sent while the workflow is not published are delivered once it is published again',
 	properties: [
 		channelsProperty(
 			EVENT,

@@ -67,7 +67,7 @@ export const conversationOperations: Record<string, Operation> = {
 	getHistory: {
 		kind: 'pipelined',
 		role: 'session',
-		action: 'Get History',
+		action: 'Get Conversation History',
 		plan(p, env) {
 			const t = target(p, env);
 			const limit = p.boolean('returnAll', false) ? undefined : p.integer('limit', 'Limit', { min: 1, max: 1_000_000 });

@@ -183,7 +183,7 @@ export const jobOperations: Record<string, Operation> = {
 	stats: {
 		kind: 'pipelined',
 		role: 'queue',
-		action: 'Queue Stats',
+		action: 'Get Queue Stats',
 		plan(p, env) {
 			const { name, keys } = queueKeys(p, env);
 			return {

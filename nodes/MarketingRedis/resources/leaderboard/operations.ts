@@ -58,7 +58,7 @@ export const leaderboardOperations: Record<string, Operation> = {
 	top: {
 		kind: 'pipelined',
 		role: 'default',
-		action: 'Top N',
+		action: 'Get Top Entries',
 		plan(p, env) {
 			const name = leaderboard(p);
 			const count = p.integer('topN', 'Count', { min: 1, max: MAX_TOP, unit: 'entries' });
@@ -79,7 +79,7 @@ export const leaderboardOperations: Record<string, Operation> = {
 	rank: {
 		kind: 'pipelined',
 		role: 'default',
-		action: 'Rank and Score',
+		action: 'Get Rank and Score',
 		plan(p, env) {
 			const name = leaderboard(p);
 			const who = member(p);
