@@ -82,13 +82,17 @@ function withItem(parameters: Record<string, unknown>): { parameters: Record<str
 	return { parameters: rest, items: [{ id: _id as string }] };
 }
 
-const literalSession = (id: string): Case => ({
-	name: `session id ${JSON.stringify(id)} is a literal key`,
+/** A session id that is used as it is, or (`stored`) with only its surrounding whitespace trimmed. */
+const literalSession = (id: string, stored = id): Case => ({
+	name:
+		stored === id
+			? `session id ${JSON.stringify(id)} is a literal key`
+			: `session id ${JSON.stringify(id)} is the key ${JSON.stringify(stored)}: trimmed around, literal inside`,
 	...withItem(session(id)),
-	allowed: ({ k }) => [`0/${k.session(id)}`],
+	allowed: ({ k }) => [`0/${k.session(stored)}`],
 	check: async ({ k, result }) => {
-		expect(result.outputs[0][0]).toMatchObject({ stored: true, sessionId: id });
-		expect(await db(0).exists(k.session(id))).toBe(1);
+		expect(result.outputs[0][0]).toMatchObject({ stored: true, sessionId: stored });
+		expect(await db(0).exists(k.session(stored))).toBe(1);
 	},
 });
 
@@ -120,7 +124,7 @@ const cases: Case[] = [
 	literalSession('user*'),
 	literalSession('user?'),
 	literalSession('[a-z]*'),
-	literalSession('line\nbreak\r\n'),
+	literalSession('line\nbreak\r\n', 'line\nbreak'),
 	literalSession('with space\tand tab'),
 	literalSession('nul\0byte'),
 	literalSession(LUA),

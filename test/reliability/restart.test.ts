@@ -105,7 +105,7 @@ describe('a 10,000-item Set Session batch loses its Redis mid-way', () => {
 				} else {
 					reportedFailed++;
 					if (present.has(`session:${prefix}${index}`)) appliedButReportedFailed++;
-					expect(String(json.error)).toMatch(/^Item \d+: Set Session failed: (The connection to Redis was lost|Connection refused)/);
+					expect(String(json.error)).toMatch(/^Set Session failed: (The connection to Redis was lost|Connection refused).* \[item \d+\]$/);
 				}
 			});
 		} else if (result.error) {
