@@ -72,10 +72,9 @@ export class KeySchema {
 	 */
 	queue(name: string): QueueKeys {
 		const waiting = this.key('queue', name);
-		if (/[{}]/.test(waiting)) {
-			// A brace would end or start the hash tag early and split the queue across slots.
-			throw new Error(`The queue key "${waiting}" must not contain { or } (Cluster hash-tag delimiters)`);
-		}
+		// Checked on the whole key: a brace in the credential's key prefix breaks the tag as well.
+		const problem = queueNameProblem(waiting);
+		if (problem) throw new Error(`The queue key "${waiting}" ${problem.problem}. ${problem.fix}`);
 		const tag = `{${waiting}}`;
 		return {
 			waiting,
@@ -120,9 +119,37 @@ export interface QueueKeys {
 	seq: string;
 }
 
+/**
+ * The queue-name rule, in one place for the node, the trigger and KeySchema.queue: every key of a
+ * queue uses `queue:<name>` as its Cluster hash tag, and a brace would end or start that tag
+ * early and split the queue across slots. Undefined when the name is fine.
+ */
+export function queueNameProblem(name: string): { problem: string; fix: string } | undefined {
+	if (!/[{}]/.test(name)) return undefined;
+	return {
+		problem: 'must not contain { or }',
+		fix: 'Braces are Redis Cluster hash-tag delimiters; all keys of a queue are tagged with its name, so use a name without braces',
+	};
+}
+
+/**
+ * Whitespace as Python sees it (`str.isspace()`, what `str.strip()` and `re`'s `\s` remove), so
+ * that an ID trimmed here and one stripped by the platform's Python services name the same key.
+ * JavaScript's own trim() and `\s` differ in three places: they also remove U+FEFF, and keep
+ * U+001C..U+001F and U+0085.
+ */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const EDGE_SPACE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+const SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'g');
+
+/** An identifier without surrounding whitespace; Python: `value.strip()`. */
+export function trimIdentifier(value: string): string {
+	return value.replace(EDGE_SPACE, '');
+}
+
 /** Trim, lower-case and collapse internal whitespace, so equivalent queries share a key. */
 export function normaliseQuery(query: string): string {
-	return query.trim().toLowerCase().replace(/\s+/g, ' ');
+	return trimIdentifier(query).toLowerCase().replace(SPACE_RUN, ' ');
 }
 
 /** Hex SHA-256 of the UTF-8 normalised query; Python: hashlib.sha256(q.encode()).hexdigest(). */

@@ -5,6 +5,7 @@ import { runPipelined, runSequential } from '../shared/batch';
 import { operationEnv } from './environment';
 import { RESOURCES } from './resources';
 import { NodeConnectionTypes, NodeOperationError } from '../shared/n8n';
+import { lookupSubtitle } from '../shared/subtitle';
 
 const resourceSelector: INodeProperties = {
 	displayName: 'Resource',
@@ -26,7 +27,11 @@ export class MarketingRedis implements INodeType {
 		icon: { light: 'file:marketingRedis.svg', dark: 'file:marketingRedis.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		subtitle: lookupSubtitle(
+			['resource', 'operation'],
+			Object.fromEntries(RESOURCES.map((r) => [r.value, Object.fromEntries(Object.entries(r.operations).map(([op, o]) => [op, o.action]))])),
+		),
+		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis#resources-and-operations',
 		description:
 			"Sessions, caches, job queue, rate limits, locks, leaderboards, agent memory and updates on the marketing platform's Redis",
 		defaults: { name: 'Marketing Redis' },

@@ -1,15 +1,16 @@
 import type { INodeProperties, INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import { marketingRedisConnectionTest } from '../shared/connection-test';
-import { TRIGGER_EVENTS } from './events';
+import { eventAction, TRIGGER_EVENTS } from './events';
 import { NodeConnectionTypes, NodeOperationError } from '../shared/n8n';
+import { lookupSubtitle } from '../shared/subtitle';
 
 const eventSelector: INodeProperties = {
 	displayName: 'Trigger On',
 	name: 'event',
 	type: 'options',
 	noDataExpression: true,
-	options: TRIGGER_EVENTS.map((e) => ({ name: e.name, value: e.value, description: e.description })),
+	options: TRIGGER_EVENTS.map((e) => ({ name: e.name, value: e.value, description: e.description, action: eventAction(e) })),
 	default: TRIGGER_EVENTS[0]?.value ?? '',
 };
 
@@ -19,18 +20,20 @@ export class MarketingRedisTrigger implements INodeType {
 		name: 'marketingRedisTrigger',
 		icon: { light: 'file:marketingRedisTrigger.svg', dark: 'file:marketingRedisTrigger.dark.svg' },
 		group: ['trigger'],
-		version: 1,
-		subtitle: '={{ $parameter["event"] }}',
+		// Version 2 renamed the queue event's settings; version 1 nodes keep theirs (events/settings.ts).
+		version: [1, 2],
+		subtitle: lookupSubtitle(['event'], Object.fromEntries(TRIGGER_EVENTS.map((e) => [e.value, eventAction(e)]))),
+		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis#trigger-content-updates',
 		description: "Starts the workflow on the marketing platform's Redis: content updates (pub/sub or durable stream) and queued jobs",
 		eventTriggerDescription: 'Waiting for an update or a job on Redis',
 		defaults: { name: 'Marketing Redis Trigger' },
 		triggerPanel: {
 			header: 'Listening to Redis',
 			executionsHelp: {
-				inactive: 'Click "Test step", then publish a message or enqueue a job: the first one shows here.',
+				inactive: 'Click "Execute step", then send an update or enqueue a job: the first one shows here.',
 				active: 'The workflow runs for every matching update or job.',
 			},
-			activationHint: 'Activate the workflow to start it on every update or job.',
+			activationHint: 'Once the workflow is ready, publish it: it then runs for every update or job.',
 		},
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],

@@ -43,7 +43,7 @@ export interface PipelinedItem {
 export interface PipelinedOperation {
 	kind: 'pipelined';
 	role: DbRole;
-	/** Short verb for error messages, e.g. "Set Session". */
+	/** What the user chose, in Title Case: the node's canvas subtitle and the start of its errors ("Set Session failed: ..."). */
 	action: string;
 	/** With continueOnFail, the output that failed items go to when the node shows it (default 0). */
 	errorOutput?: number;

@@ -1,38 +1,63 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, ITriggerFunctions } from 'n8n-workflow';
 
 import { DEFAULT_MAX_VALUE_BYTES, encodeJson } from '../../platform/codec';
-import { invalidInput } from './errors';
+import { queueNameProblem, trimIdentifier } from '../../platform/keys';
+import { invalidInput, invalidSetting } from './errors';
 import { NOT_FAST, readFast } from './fast-params';
 
 /**
- * Per-item parameter readers. Each evaluates the field's expression for that item and
- * validates it before anything is sent to Redis, so bad input never causes a partial write.
+ * The one parameter reader of both nodes. Each read evaluates a field and validates it before
+ * anything is sent to Redis, so bad input never causes a partial write, and every problem is
+ * worded the same way: the field's label, what is wrong, and the fix as the description. The
+ * action node reads per item (ItemParams), the trigger once per activation (TriggerParams);
+ * only where the value comes from and how the error names its item differ.
  */
-export class ItemParams {
-	constructor(
-		private readonly ctx: IExecuteFunctions,
-		readonly itemIndex: number,
-	) {}
+export abstract class ParamReader {
+	/** The field's value (expressions resolved), or `fallback` when it is not set. */
+	abstract raw(name: string, fallback?: unknown): unknown;
 
-	raw(name: string, fallback?: unknown): unknown {
-		// Fixed values and `={{ $json.path }}` fields skip n8n's per-call cost (see fast-params.ts).
-		const fast = readFast(this.ctx, name, this.itemIndex, fallback);
-		if (fast !== NOT_FAST) return fast;
-		return this.ctx.getNodeParameter(name, this.itemIndex, fallback);
-	}
+	protected abstract invalid(field: string, problem: string, fix?: string): Error;
 
 	fail(field: string, problem: string, fix?: string): never {
-		throw invalidInput(this.ctx.getNode(), this.itemIndex, field, problem, fix);
+		throw this.invalid(field, problem, fix);
 	}
 
-	/** A non-empty key part. Any byte is allowed: keys are literal, never patterns. */
-	key(name: string, label: string): string {
-		const value = this.raw(name, '');
+	/**
+	 * An identifier that becomes part of a key or a channel name (an ID, a queue, a lock, a member).
+	 * Surrounding whitespace is trimmed as Python's `str.strip()` does, so `= {{ $json.id }}` with a
+	 * stray space, or a trailing newline from a sheet, names the same key as the clean ID does here
+	 * and in the Python services; inside, every character is kept (keys are literal, never patterns).
+	 */
+	key(name: string, label: string, fallback = ''): string {
+		const value = this.raw(name, fallback);
 		if (typeof value !== 'string' && typeof value !== 'number') {
 			this.fail(label, `must be text, got ${describe(value)}`, `Set "${label}" to a non-empty string`);
 		}
+		return this.checkKey(String(value), label);
+	}
+
+	/** Like key(), for an optional identifier: '' when it is not set or only whitespace. */
+	optionalKey(name: string, label: string): string {
+		const value = this.raw(name, '');
+		if (value === undefined || value === null) return '';
+		if (typeof value !== 'string' && typeof value !== 'number') {
+			this.fail(label, `must be text, got ${describe(value)}`, `Leave "${label}" empty or set it to a string`);
+		}
 		const text = String(value);
-		if (text.trim().length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value`);
+		return trimIdentifier(text) === '' ? '' : this.checkKey(text, label);
+	}
+
+	/** The name of a job queue: an identifier that also follows the queue-name rule of platform/keys.ts. */
+	queueName(name: string, label = 'Queue Name'): string {
+		const queue = this.key(name, label);
+		const problem = queueNameProblem(queue);
+		if (problem) this.fail(label, problem.problem, problem.fix);
+		return queue;
+	}
+
+	private checkKey(value: string, label: string): string {
+		const text = trimIdentifier(value);
+		if (text.length === 0) this.fail(label, 'is empty', `Set "${label}" to a non-empty value (spaces around it are ignored)`);
 		// A lone surrogate has no UTF-8 form: it would be sent as U+FFFD, so two different
 		// identifiers could silently share one key.
 		if (/\p{Cs}/u.test(text)) {
@@ -53,6 +78,16 @@ export class ItemParams {
 		const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
 		if (!allowEmpty && text.length === 0) this.fail(label, 'is empty', `Set "${label}"`);
 		return text;
+	}
+
+	/** One of the values an options field offers (an expression may give anything). */
+	oneOf<T extends string>(name: string, label: string, allowed: readonly T[], fallback: T): T {
+		const value = this.raw(name, fallback);
+		if (value === undefined || value === null || value === '') return fallback;
+		if (!allowed.includes(value as T)) {
+			this.fail(label, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`, `Choose ${allowed.join(' or ')}`);
+		}
+		return value as T;
 	}
 
 	/** A whole number within bounds (TTLs, counts, limits). */
@@ -88,6 +123,17 @@ export class ItemParams {
 		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
 		if (typeof n !== 'number' || !Number.isFinite(n)) {
 			this.fail(label, `must be a finite number, got ${describe(value)}`, 'Enter a number such as 42 or -1.5');
+		}
+		return n;
+	}
+
+	/** A number within bounds, fractions allowed (durations), or `fallback` when the field is empty. */
+	numberOr(name: string, label: string, fallback: number, { min, max, unit = '' }: NumberBounds): number {
+		const value = this.raw(name, fallback);
+		if (value === undefined || value === null || value === '') return fallback;
+		const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+		if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+			this.fail(label, `must be a number${unit ? ` of ${unit}` : ''} from ${min} to ${max}, got ${describe(value)}`, 'Enter a number such as 30 or 0.5');
 		}
 		return n;
 	}
@@ -136,9 +182,56 @@ export class ItemParams {
 	}
 }
 
+/** The parameters of one input item of the action node. */
+export class ItemParams extends ParamReader {
+	constructor(
+		private readonly ctx: IExecuteFunctions,
+		readonly itemIndex: number,
+	) {
+		super();
+	}
+
+	raw(name: string, fallback?: unknown): unknown {
+		// Fixed values and `={{ $json.path }}` fields skip n8n's per-call cost (see fast-params.ts).
+		const fast = readFast(this.ctx, name, this.itemIndex, fallback);
+		if (fast !== NOT_FAST) return fast;
+		return this.ctx.getNodeParameter(name, this.itemIndex, fallback);
+	}
+
+	protected invalid(field: string, problem: string, fix?: string): Error {
+		return invalidInput(this.ctx.getNode(), this.itemIndex, field, problem, fix);
+	}
+}
+
+/** The parameters of a trigger, read when it is activated (no items). */
+export class TriggerParams extends ParamReader {
+	constructor(private readonly ctx: ITriggerFunctions) {
+		super();
+	}
+
+	/** The node's type version, for settings a later version renamed. */
+	get version(): number {
+		return this.ctx.getNode().typeVersion;
+	}
+
+	raw(name: string, fallback?: unknown): unknown {
+		return this.ctx.getNodeParameter(name, fallback);
+	}
+
+	protected invalid(field: string, problem: string, fix?: string): Error {
+		return invalidSetting(this.ctx.getNode(), field, problem, fix);
+	}
+}
+
 export interface IntegerBounds {
 	min?: number;
 	max?: number;
+	unit?: string;
+}
+
+export interface NumberBounds {
+	min: number;
+	max: number;
 	unit?: string;
 }
 

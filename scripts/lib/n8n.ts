@@ -124,7 +124,7 @@ export interface WorkflowFile {
 	id: string;
 	name: string;
 	active?: boolean;
-	nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, unknown> }>;
+	nodes: Array<{ name: string; type: string; typeVersion: number; parameters: Record<string, unknown>; credentials?: Record<string, unknown> }>;
 	connections: Record<string, unknown>;
 }
 

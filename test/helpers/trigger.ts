@@ -69,14 +69,19 @@ export interface TriggerSetup {
 	workflowId?: string;
 	nodeId?: string;
 	nodeType?: INodeType;
+	/** The node's version as a saved workflow records it; defaults to the newest. */
+	typeVersion?: number;
 }
+
+/** The trigger's newest version: what n8n gives a node added in the editor today. */
+export const TRIGGER_VERSION = Math.max(...[new MarketingRedisTrigger().description.version].flat());
 
 function buildWorkflow(setup: TriggerSetup): { workflow: Workflow; node: INode } {
 	const node: INode = {
 		id: setup.nodeId ?? 'trigger-node',
 		name: 'Marketing Redis Trigger',
 		type: TRIGGER_TYPE,
-		typeVersion: 1,
+		typeVersion: setup.typeVersion ?? TRIGGER_VERSION,
 		position: [0, 0],
 		parameters: setup.parameters as INode['parameters'],
 		credentials: { marketingRedisApi: { id: 'cred-trigger', name: 'Test Redis' } },

@@ -89,7 +89,7 @@ describe('API Cache resource', () => {
 			},
 			items: [{ ok: true }, { ok: false }],
 		});
-		expect(result.error?.message).toMatch(/^Item 1: /);
+		expect(result.error?.message).toMatch(/ \[item 1\]$/);
 		expect(result.error?.message).toMatch(message);
 		expect(await rawClient(CACHE_DB).exists(`api:${p}ns:good`, `api:${p}ns:bad`)).toBe(0);
 	});
@@ -105,7 +105,7 @@ describe('API Cache resource', () => {
 				{ k: 'c', v: '[true]' },
 			],
 		});
-		expect(result.outputs[0].map((o) => o.stored ?? o.error)).toEqual([true, expect.stringMatching(/Item 1: "Value" is not valid JSON/), true]);
+		expect(result.outputs[0].map((o) => o.stored ?? o.error)).toEqual([true, expect.stringMatching(/^"Value" is not valid JSON.* \[item 1\]$/), true]);
 		expect(result.items[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
 		expect(await rawClient(CACHE_DB).exists(`api:${p}ns:a`, `api:${p}ns:b`, `api:${p}ns:c`)).toBe(2);
 	});

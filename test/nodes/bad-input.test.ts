@@ -167,7 +167,7 @@ describe('bad-input matrix', () => {
 		});
 		expect(result.error).toBeDefined();
 		const message = result.error!.message;
-		expect(message).toMatch(new RegExp(`^Item 1: "${escapeRegExp(c.label)}" `));
+		expect(message).toMatch(new RegExp(`^"${escapeRegExp(c.label)}" .* \\[item 1\\]$`));
 		expect(message).toMatch(c.problem);
 		// No stack or raw driver text, and never the password.
 		expect(message).not.toMatch(/\n\s+at /);
@@ -187,7 +187,7 @@ describe('bad-input matrix', () => {
 		});
 		expect(result.error).toBeUndefined();
 		expect(result.outputs[0][0]).toMatchObject({ allowed: true });
-		expect(result.outputs[0][1].error).toMatch(/^Item 1: "Max Requests" /);
+		expect(result.outputs[0][1].error).toMatch(/^"Max Requests" .* \[item 1\]$/);
 		expect(result.items[0][1].pairedItem).toEqual({ item: 1 });
 		expect(await keysWithPrefix(prefix)).toEqual([`db4:${prefix}ratelimit:api_linkedin`]);
 		await raws[4].del(`${prefix}ratelimit:api_linkedin`);

@@ -106,7 +106,7 @@ describe('Content resource', () => {
 			items: [{ id: 'n' }, { id: 't' }],
 		});
 		expect(asJson.outputs[0][0]).toMatchObject({ hit: true, value: 42 });
-		expect(asJson.outputs[0][1].error).toMatch(/Item 1: Get Content failed: the cached value is not JSON/);
+		expect(asJson.outputs[0][1].error).toMatch(/^Get Content failed: the cached value is not JSON.* \[item 1\]$/);
 	});
 
 	it('deletes and reports whether something was there', async () => {
@@ -147,7 +147,7 @@ describe('Content resource', () => {
 			},
 			items: [{ id: 'good' }, { id: 'bad' }],
 		});
-		expect(result.error?.message).toMatch(/^Item 1: /);
+		expect(result.error?.message).toMatch(/ \[item 1\]$/);
 		expect(result.error?.message).toMatch(message);
 		// The first, valid item was not written either: validation runs before any send.
 		expect(await rawClient(CONTENT_DB).exists(`content:${p}good`, `content:${p}bad`)).toBe(0);
@@ -163,7 +163,7 @@ describe('Content resource', () => {
 			items: [{ id: 'list' }, { id: 'none' }],
 		});
 		expect(result.error).toBeUndefined();
-		expect(result.outputs[0][0].error).toMatch(/Item 0: Get Content failed: The key already holds a different kind of value/);
+		expect(result.outputs[0][0].error).toMatch(/^Get Content failed: The key already holds a different kind of value.* \[item 0\]$/);
 		expect(result.outputs[0][0].error).not.toMatch(/at .*\.ts/);
 		expect(result.outputs[0][1]).toMatchObject({ hit: false });
 		await raw.del(`content:${p}list`);

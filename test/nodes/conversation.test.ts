@@ -231,7 +231,7 @@ describe('Conversation resource, bad input', () => {
 			}),
 			items: [{ ok: true }, { ok: false }],
 		});
-		expect(result.error?.message).toMatch(/^Item 1: /);
+		expect(result.error?.message).toMatch(/ \[item 1\]$/);
 		expect(result.error?.message).toMatch(message);
 		expect(
 			await rawClient(SESSION_DB).exists(`conversation:${p}:good`, `conversation:${p}:bad`, `message_store:${p}good`, `message_store:${p}bad`),
@@ -247,7 +247,7 @@ describe('Conversation resource, bad input', () => {
 			parameters: append({ campaign: p, agent: '={{ $json.a }}', messages: '{"content":"x"}', maxLength: 5 }),
 			items: [{ a: 'a' }, { a: 'b' }],
 		});
-		expect(result.outputs[0][0].error).toMatch(/Item 0: Append Messages failed: The key already holds a different kind of value/);
+		expect(result.outputs[0][0].error).toMatch(/^Append Messages failed: The key already holds a different kind of value.* \[item 0\]$/);
 		expect(result.outputs[0][1]).toMatchObject({ appended: 1, length: 1 });
 		expect(await raw.get(`conversation:${p}:a`)).toBe('[{"role":"user"}]');
 	});

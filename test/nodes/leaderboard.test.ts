@@ -161,7 +161,7 @@ describe('Leaderboard resource', () => {
 					{ post: 'bad', score: bad },
 				],
 			});
-			expect(result.error?.message).toMatch(/Item 1: "Score" must be a finite number/);
+			expect(result.error?.message).toMatch(/^"Score" must be a finite number.* \[item 1\]$/);
 		}
 		expect(await rawClient(DB).exists(board)).toBe(0);
 		const continued = await runNode({
@@ -173,7 +173,7 @@ describe('Leaderboard resource', () => {
 			],
 		});
 		expect(continued.outputs[0][0]).toMatchObject({ member: 'good', score: 1 });
-		expect(continued.outputs[0][1].error).toMatch(/Item 1: "Member" is empty/);
+		expect(continued.outputs[0][1].error).toMatch(/^"Member" is empty.* \[item 1\]$/);
 		expect(await rawClient(DB).zrange(board, 0, -1)).toEqual(['good']);
 	});
 });

@@ -383,7 +383,7 @@ describe('Lock resource', () => {
 				{ name: 'bad', ttl: 0 },
 			],
 		});
-		expect(failed.error?.message).toMatch(/Item 1: "TTL \(Seconds\)" must be a positive whole number.*got 0/);
+		expect(failed.error?.message).toMatch(/^"TTL \(Seconds\)" must be a positive whole number.*got 0.* \[item 1\]$/);
 		expect(await raw.exists(`lock:${p}ok`, `lock:${p}bad`)).toBe(0);
 
 		const continued = await runNode({
@@ -395,7 +395,7 @@ describe('Lock resource', () => {
 			],
 		});
 		expect(continued.error).toBeUndefined();
-		expect(continued.outputs[0][0].error).toMatch(/Item 0: "Wait Up To \(Ms\)" must be a whole number of at least 0/);
+		expect(continued.outputs[0][0].error).toMatch(/^"Wait Up To \(Ms\)" must be a whole number of at least 0.* \[item 0\]$/);
 		expect(continued.outputs[0][1]).toMatchObject({ acquired: true });
 		expect(continued.items[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 		expect(await raw.exists(`lock:${p}ok`)).toBe(0);

@@ -109,8 +109,8 @@ describe('Rate Limit resource', () => {
 		expect(result.error).toBeUndefined();
 		expect(result.outputs[0]).toEqual([expect.objectContaining({ key: `${p}ok`, allowed: true })]);
 		expect(result.outputs[1]).toHaveLength(2);
-		expect(result.outputs[1][0].error).toMatch(/Item 1: Check Rate Limit failed: .*different kind of value/);
-		expect(result.outputs[1][1].error).toMatch(/Item 2: "Max Requests" must be a positive whole number/);
+		expect(result.outputs[1][0].error).toMatch(/^Check Rate Limit failed: .*different kind of value.* \[item 1\]$/);
+		expect(result.outputs[1][1].error).toMatch(/^"Max Requests" must be a positive whole number.* \[item 2\]$/);
 		expect(result.items[1].map((i) => i.pairedItem)).toEqual([{ item: 1 }, { item: 2 }]);
 		expect(await rawClient(RATE_DB).get(`ratelimit:${p}broken`)).toBe('not a window');
 	});
@@ -223,7 +223,7 @@ describe('Rate Limit resource', () => {
 				{ k: 'b', w: 1.5 },
 			],
 		});
-		expect(failed.error?.message).toMatch(/Item 1: "Window \(Seconds\)" must be a positive whole number.*got 1\.5/);
+		expect(failed.error?.message).toMatch(/^"Window \(Seconds\)" must be a positive whole number.*got 1\.5.* \[item 1\]$/);
 		const raw = rawClient(RATE_DB);
 		expect(await raw.exists(`ratelimit:${p}a`, `ratelimit:${p}b`)).toBe(0);
 
@@ -236,7 +236,7 @@ describe('Rate Limit resource', () => {
 			],
 		});
 		expect(continued.error).toBeUndefined();
-		expect(continued.outputs[0][0].error).toMatch(/Item 0: "Max Requests" must be a positive whole number/);
+		expect(continued.outputs[0][0].error).toMatch(/^"Max Requests" must be a positive whole number.* \[item 0\]$/);
 		expect(continued.outputs[0][1]).toMatchObject({ allowed: true, remaining: 1 });
 		expect(continued.items[0].map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 		expect(await raw.exists(`ratelimit:${p}a`)).toBe(0);

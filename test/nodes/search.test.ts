@@ -89,7 +89,7 @@ describe('Search cache resource', () => {
 			},
 			items: [{ ok: true }, { ok: false }],
 		});
-		expect(result.error?.message).toMatch(/^Item 1: /);
+		expect(result.error?.message).toMatch(/ \[item 1\]$/);
 		expect(result.error?.message).toMatch(message);
 		const raw = rawClient(CACHE_DB);
 		expect(await raw.exists(`search:${searchHash(`${p}good`)}`, `search:${searchHash(`${p}bad`)}`)).toBe(0);
@@ -105,7 +105,7 @@ describe('Search cache resource', () => {
 				{ q: `${p}fine`, r: '{"n": 1}' },
 			],
 		});
-		expect(result.outputs[0][0].error).toMatch(/Item 0: "Query" is empty/);
+		expect(result.outputs[0][0].error).toMatch(/^"Query" is empty.* \[item 0\]$/);
 		expect(result.items[0][0].pairedItem).toEqual({ item: 0 });
 		expect(result.outputs[0][1]).toMatchObject({ stored: true });
 		expect(await rawClient(CACHE_DB).get(`search:${searchHash(`${p}fine`)}`)).toBe('{"n":1}');

@@ -98,7 +98,7 @@ describe('Server resource: Health', () => {
 				parameters: { resource: 'server', operation: 'health' },
 			});
 			const error = result.outputs[0][0].error as string;
-			expect(error).toMatch(/^Item 0: Health failed: The Redis ACL user is not allowed to do this/);
+			expect(error).toMatch(/^Check Redis Health failed: The Redis ACL user is not allowed to do this.* \[item 0\]$/);
 			expect(error).not.toContain('noinfo-pass-456');
 		} finally {
 			await admin.call('ACL', 'DELUSER', user);
@@ -109,6 +109,6 @@ describe('Server resource: Health', () => {
 		const result = await runNode({
 			parameters: { resource: 'server', operation: 'health', healthOptions: { slowLogCount: -1 } },
 		});
-		expect(result.error?.message).toMatch(/Item 0: "Slow Log Entries" must be a whole number of at least 0.*got -1/);
+		expect(result.error?.message).toMatch(/^"Slow Log Entries" must be a whole number of at least 0.*got -1.* \[item 0\]$/);
 	});
 });

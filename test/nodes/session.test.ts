@@ -43,7 +43,7 @@ describe('Session resource', () => {
 				{ user: 'bad', ttl: -5 },
 			],
 		});
-		expect(result.error?.message).toMatch(/Item 1: "TTL \(Seconds\)" must be a positive whole number.*got -5/);
+		expect(result.error?.message).toMatch(/^"TTL \(Seconds\)" must be a positive whole number.*got -5.* \[item 1\]$/);
 		const raw = rawClient(0);
 		expect(await raw.exists(`session:${p}ok`, `session:${p}bad`)).toBe(0);
 	});
@@ -60,7 +60,7 @@ describe('Session resource', () => {
 		});
 		expect(result.error).toBeUndefined();
 		expect(result.outputs[0][0]).toMatchObject({ stored: true });
-		expect(result.outputs[0][1].error).toMatch(/Item 1: "Data" must be a JSON object/);
+		expect(result.outputs[0][1].error).toMatch(/^"Data" must be a JSON object.* \[item 1\]$/);
 		expect(result.items[0][1].pairedItem).toEqual({ item: 1 });
 		expect(await rawClient(0).exists(`session:${p}b`)).toBe(0);
 	});

@@ -136,7 +136,7 @@ describe('Update resource', () => {
 			},
 			items: [{ ok: true }, { ok: false }],
 		});
-		expect(result.error?.message).toMatch(/^Item 1: /);
+		expect(result.error?.message).toMatch(/ \[item 1\]$/);
 		expect(result.error?.message).toMatch(message);
 		// A PING round trip on the subscriber proves any message would have arrived by now.
 		await sub.client.ping();
@@ -153,7 +153,7 @@ describe('Update resource', () => {
 			items: [{ m: '{"a":1}' }, { m: 'not json' }, { m: '{"c":3}' }],
 		});
 		expect(result.outputs[0][0]).toMatchObject({ subscribers: 1 });
-		expect(result.outputs[0][1].error).toMatch(/Item 1: "Message" is not valid JSON/);
+		expect(result.outputs[0][1].error).toMatch(/^"Message" is not valid JSON.* \[item 1\]$/);
 		expect(result.items[0][1].pairedItem).toEqual({ item: 1 });
 		await until(() => sub.received.length === 2);
 		expect(sub.received).toEqual(['{"a":1}', '{"c":3}']);

@@ -46,7 +46,7 @@ describe('Job resource', () => {
 			parameters: job('enqueue', { queue, payload: '{"a":1}', options: { priority: '={{ $json.p }}' } }),
 			items: [{ p: 1 }, { p: 500 }],
 		});
-		expect(result.error?.message).toMatch(/Item 1: "Priority" must be a whole number of at least 0 \(at most 100\), got 500/);
+		expect(result.error?.message).toMatch(/^"Priority" must be a whole number of at least 0 \(at most 100\), got 500.* \[item 1\]$/);
 		expect(await rawClient(3).exists(`queue:${queue}`, `{queue:${queue}}:priority`)).toBe(0);
 	});
 
@@ -136,7 +136,7 @@ describe('Job resource', () => {
 describe('queue names and Cluster hash tags', () => {
 	it('refuses braces in a queue name, which would split the queue across Cluster slots', async () => {
 		const result = await runNode({ parameters: job('enqueue', { queue: 'a}{b', payload: '{"a":1}' }) });
-		expect(result.error?.message).toMatch(/Item 0: "Queue Name" must not contain \{ or \}/);
+		expect(result.error?.message).toMatch(/^"Queue Name" must not contain \{ or \}.* \[item 0\]$/);
 		expect(await rawClient(3).exists('queue:a}{b')).toBe(0);
 	});
 });

@@ -60,7 +60,7 @@ async function startTrigger(
 		id: 'trigger',
 		name: 'Queue Trigger',
 		type: 'n8n-nodes-marketing-redis.marketingRedisTrigger',
-		typeVersion: 1,
+		typeVersion: 2,
 		position: [0, 0],
 		parameters: { event: 'jobAvailable', ...parameters } as INode['parameters'],
 		credentials: { marketingRedisApi: { id: 'cred-trigger', name: 'Test Redis' } },
@@ -117,7 +117,7 @@ describe('Job Available on Queue trigger', () => {
 	it('acks a job whose execution succeeds: it is gone from the queue', async () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 20 }));
+		const t = await startTrigger({ queue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 20 }));
 		try {
 			const [{ id }] = await queue.enqueue([{ payload: { campaign_id: 7 } }]);
 			await until(async () => (await queue.stats()).inFlight === 0 && t.emitted.length === 1, 'the ack');
@@ -132,7 +132,7 @@ describe('Job Available on Queue trigger', () => {
 	it('fails a job whose execution fails: retried, then dead-lettered with the error', async () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 2, visibilityTimeout: 30 }, (json) => ({
+		const t = await startTrigger({ queue: name, maxParallelJobs: 2, visibilityTimeout: 30 }, (json) => ({
 			ms: 10,
 			error: `Node "Post" failed on attempt ${String(json.attempt)}`,
 		}));
@@ -152,7 +152,7 @@ describe('Job Available on Queue trigger', () => {
 	it('never runs more executions at once than Max Parallel Jobs, and runs every job once', async () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 3, visibilityTimeout: 30 }, () => ({ ms: 60 }));
+		const t = await startTrigger({ queue: name, maxParallelJobs: 3, visibilityTimeout: 30 }, () => ({ ms: 60 }));
 		try {
 			await queue.enqueue(Array.from({ length: 15 }, (_, n) => ({ payload: { n } })));
 			await until(async () => t.emitted.length === 15 && (await queue.stats()).inFlight === 0, 'all jobs');
@@ -168,7 +168,7 @@ describe('Job Available on Queue trigger', () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
 		// 1 s visibility, 2.5 s execution: without heartbeats the job would be handed out again.
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 2, visibilityTimeout: 1 }, () => ({ ms: 2500 }));
+		const t = await startTrigger({ queue: name, maxParallelJobs: 2, visibilityTimeout: 1 }, () => ({ ms: 2500 }));
 		try {
 			await queue.enqueue([{ payload: 'long' }]);
 			await until(async () => t.emitted.length === 1 && (await queue.stats()).inFlight === 0, 'the long job', 10_000);
@@ -183,7 +183,7 @@ describe('Job Available on Queue trigger', () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
 		const before = sharedPool.size;
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 300 }));
+		const t = await startTrigger({ queue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 300 }));
 		expect(sharedPool.size).toBe(before + 1);
 		await queue.enqueue([{ payload: 1 }]);
 		await until(() => t.emitted.length === 1, 'the first job');
@@ -199,8 +199,8 @@ describe('Job Available on Queue trigger', () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
 		const before = sharedPool.size;
-		const first = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
-		const second = await startTrigger({ jobQueue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
+		const first = await startTrigger({ queue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
+		const second = await startTrigger({ queue: name, maxParallelJobs: 1, visibilityTimeout: 30 }, () => ({ ms: 5 }));
 		try {
 			// Only the second activation's dedicated client is still open.
 			expect(sharedPool.size).toBe(before + 1);
@@ -217,7 +217,7 @@ describe('Job Available on Queue trigger', () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);
 		await queue.enqueue([{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }]);
-		const t = await startTrigger({ jobQueue: name, maxParallelJobs: 5, visibilityTimeout: 30 }, () => ({ ms: 30 }), 'manual');
+		const t = await startTrigger({ queue: name, maxParallelJobs: 5, visibilityTimeout: 30 }, () => ({ ms: 30 }), 'manual');
 		try {
 			await until(async () => t.emitted.length === 1 && (await queue.stats()).inFlight === 0, 'the manual job');
 			expect(t.emitted[0].json.payload).toBe('a');

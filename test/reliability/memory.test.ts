@@ -157,8 +157,8 @@ describe('under a 20 MB maxmemory with volatile-lru', () => {
 		expect(inFlightAfterCaching).toBe(200);
 		expect(atOom.waiting + atOom.prioritized + atOom.delayed + atOom.inFlight).toBe(acknowledged);
 		expect(atOom.inFlight).toBe(200);
-		expect(oomError).toMatch(/^Item \d+: Enqueue Job failed: Redis is out of memory \(maxmemory reached and nothing left to evict\)/);
-		expect(singleError).toMatch(/^Item 0: Enqueue Job failed: Redis is out of memory/);
+		expect(oomError).toMatch(/^Enqueue Job failed: Redis is out of memory \(maxmemory reached and nothing left to evict\) \[item \d+\]$/);
+		expect(singleError).toMatch(/^Enqueue Job failed: Redis is out of memory.* \[item 0\]$/);
 		expect(release.error).toBeUndefined();
 		expect(completed.error).toBeUndefined();
 		expect(afterAcks.inFlight).toBe(0);

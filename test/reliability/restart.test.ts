@@ -105,7 +105,7 @@ describe('a 10,000-item Set Session batch loses its Redis mid-way', () => {
 				} else {
 					reportedFailed++;
 					if (present.has(`session:${prefix}${index}`)) appliedButReportedFailed++;
-					expect(String(json.error)).toMatch(/^Item \d+: Set Session failed: (The connection to Redis was lost|Connection refused)/);
+					expect(String(json.error)).toMatch(/^Set Session failed: (The connection to Redis was lost|Connection refused).* \[item \d+\]$/);
 				}
 			});
 		} else if (result.error) {
@@ -233,7 +233,7 @@ describe('the triggers resume after Redis restarts (system check; details in tes
 			workflowId: 'wf-restart-pubsub',
 		});
 		const worker = await startTrigger({
-			parameters: { event: 'jobAvailable', jobQueue: queueName, maxParallelJobs: 2, visibilityTimeout: 30 },
+			parameters: { event: 'jobAvailable', queue: queueName, maxParallelJobs: 2, visibilityTimeout: 30 },
 			credentials: credentialsFor(server),
 			workflowId: 'wf-restart-queue',
 			nodeId: 'queue-trigger',

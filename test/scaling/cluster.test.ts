@@ -447,7 +447,7 @@ describe('Cluster batching and key layout', () => {
 			{ continueOnFail: true },
 		);
 		expect(result.outputs[0]).toHaveLength(9);
-		expect(result.outputs[0][4].error).toMatch(/Item 4: "TTL \(Seconds\)"/);
+		expect(result.outputs[0][4].error).toMatch(/^"TTL \(Seconds\)".* \[item 4\]$/);
 		expect(result.outputs[0].filter((o) => o.stored === true)).toHaveLength(8);
 		expect(await t.raw.exists(keys.session(ids[4]))).toBe(0);
 		expect(await t.raw.exists(keys.session(ids[5]))).toBe(1);
@@ -470,7 +470,7 @@ describe('Cluster batching and key layout', () => {
 			credentials: topology.credentials({ clusterNodes: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
 			credentialId: 'cluster-dead',
 		});
-		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: None of the Cluster nodes or Sentinels in the credential could be reached/);
+		expect(result.error?.message).toMatch(/^Set Session failed: None of the Cluster nodes or Sentinels in the credential could be reached.* \[item 0\]$/);
 		expect(result.error?.message).not.toContain(topology.password);
 	}, 20_000);
 
@@ -573,7 +573,7 @@ describe('Triggers in Cluster mode', () => {
 			active.push(
 				await startTrigger({
 					workflowId: `wf-cluster-queue-${i}`,
-					parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: 2, visibilityTimeout: 30 },
+					parameters: { event: 'jobAvailable', queue: queue, maxParallelJobs: 2, visibilityTimeout: 30 },
 					credentials: clusterCreds(),
 					execution: async (json) => void done.push(String(json.id)),
 				}),

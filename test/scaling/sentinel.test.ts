@@ -72,7 +72,7 @@ describe('Sentinel mode', () => {
 			credentials: topo.credentials({ sentinels: `127.0.0.1:${await freePort()}` }) as ICredentialDataDecryptedObject,
 			credentialId: 'sentinel-dead',
 		});
-		expect(result.error?.message).toMatch(/^Item 0: Set Session failed: /);
+		expect(result.error?.message).toMatch(/^Set Session failed: .* \[item 0\]$/);
 		expect(result.error?.message).not.toContain(topo.sentinelPassword);
 	}, 20_000);
 
@@ -131,7 +131,7 @@ describe('Sentinel mode', () => {
 			});
 		const worker = await startTrigger({
 			workflowId: 'wf-sentinel-queue',
-			parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: 2, visibilityTimeout: 2 },
+			parameters: { event: 'jobAvailable', queue: queue, maxParallelJobs: 2, visibilityTimeout: 2 },
 			credentials: creds(),
 			execution: async (json: IDataObject) => {
 				await sleep(5);

@@ -167,7 +167,7 @@ describe('Job Available on Queue: a job n8n did not take goes back untouched', (
 		const queue = new JobQueue(rawClient(testConfig().dbs.queue), queueKeys);
 		const [enqueued] = await queue.enqueue([{ payload: { brief: 'b-1' }, maxAttempts: 1 }]);
 		const workflowId = uniquePrefix('wf');
-		const parameters = { event: 'jobAvailable', jobQueue: name, visibilityTimeout: 30 };
+		const parameters = { event: 'jobAvailable', queue: name, visibilityTimeout: 30 };
 		const broken = await start(parameters, { workflowId, emitThrows: notTaken });
 		const error = await broken.waitForError(REPORT_WITHIN_MS);
 		expect(error.message).toContain(`job ${enqueued.id}`);

@@ -14,3 +14,12 @@ export interface TriggerEvent {
 	/** Starts listening; the returned closeFunction must stop and release everything. */
 	start(ctx: ITriggerFunctions): Promise<ITriggerResponse>;
 }
+
+/**
+ * What an event is called where n8n lists it: the node creator shows an option's `action` as it
+ * is, and only without one makes "On " plus the name in lower case without punctuation ("On
+ * content update pub sub"). The canvas subtitle shows the same text.
+ */
+export function eventAction(event: Pick<TriggerEvent, 'name'>): string {
+	return `On ${event.name}`;
+}

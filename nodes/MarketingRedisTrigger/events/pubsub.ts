@@ -5,17 +5,10 @@ import { secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver } from './handover';
-import {
-	admitMessage,
-	channelsProperty,
-	filtersProperty,
-	giveUpOption,
-	nonJsonOption,
-	readUpdateSettings,
-	splitNames,
-	triggerConfig,
-} from './update-common';
+import { admitMessage, channelsProperty, filtersProperty, nonJsonOption, triggerConfig } from './update-common';
+import { giveUpOption, readPubSubSettings, UPDATES_GIVE_UP_SECONDS } from './settings';
 import { NodeOperationError } from '../../shared/n8n';
+import { TriggerParams } from '../../shared/params';
 
 const EVENT = 'contentUpdatePubSub';
 
@@ -27,7 +20,7 @@ export const pubSubEvent: TriggerEvent = {
 	value: EVENT,
 	name: 'Content Update (Pub/Sub)',
 	description:
-		'Starts the workflow for each message published on the channels or patterns (lowest latency; messages sent while the workflow is inactive are lost)',
+		'Starts the workflow for each message published on the channels or patterns (lowest latency; messages sent while the workflow is not published are lost)',
 	properties: [
 		channelsProperty(
 			EVENT,
@@ -51,7 +44,7 @@ export const pubSubEvent: TriggerEvent = {
 			placeholder: 'Add Option',
 			default: {},
 			displayOptions: { show: { event: [EVENT] } },
-			options: [giveUpOption, nonJsonOption],
+			options: [giveUpOption(UPDATES_GIVE_UP_SECONDS), nonJsonOption],
 		},
 	],
 	start: startPubSub,
@@ -59,14 +52,7 @@ export const pubSubEvent: TriggerEvent = {
 
 async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const node = ctx.getNode();
-	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	const settings = readUpdateSettings(ctx, options);
-	const patterns = splitNames(ctx.getNodeParameter('patterns', ''));
-	if (settings.channels.length === 0 && patterns.length === 0) {
-		throw new NodeOperationError(node, 'Enter at least one channel or pattern', {
-			description: 'The platform publishes content updates on "content_updates"',
-		});
-	}
+	const settings = readPubSubSettings(new TriggerParams(ctx));
 	const config = await triggerConfig(ctx);
 	const manual = ctx.getMode() === 'manual';
 
@@ -85,7 +71,7 @@ async function startPubSub(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const label = `Marketing Redis Trigger "${node.name}"`;
 	const subscriber = new ResilientSubscriber(config, {
 		channels: settings.channels,
-		patterns,
+		patterns: settings.patterns,
 		giveUpAfterMs: settings.giveUpAfterMs,
 		logger: ctx.logger,
 		label,

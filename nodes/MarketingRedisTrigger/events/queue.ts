@@ -4,27 +4,44 @@ import { sharedPool } from '../../../platform/connection-pool';
 import { redact, toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
 import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type HandBack, type Job } from '../../../platform/queue';
-import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
+import { secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver } from './handover';
 import { NodeOperationError } from '../../shared/n8n';
+import { TriggerParams } from '../../shared/params';
+import { giveUpOption, QUEUE_GIVE_UP_SECONDS, readQueueSettings, showFor } from './settings';
+import { triggerConfig } from './update-common';
 
 const EVENT = 'jobAvailable';
 
 const show = { show: { event: [EVENT] } };
 
-const properties: INodeProperties[] = [
-	{
+function queueNameProperty(name: string, version: 'v1' | 'current'): INodeProperties {
+	return {
 		displayName: 'Queue Name',
-		name: 'jobQueue',
+		name,
 		type: 'string',
 		required: true,
 		default: '',
 		placeholder: 'content_generation',
 		description: 'Queue to work on (the Redis list queue:{Queue Name} in the queue DB); jobs come from the Marketing Redis node or Python producers',
-		displayOptions: show,
-	},
+		displayOptions: showFor(EVENT, version),
+	};
+}
+
+const bareMaxAttemptsOption: INodeProperties = {
+	displayName: 'Max Attempts for Bare Payloads',
+	name: 'defaultMaxAttempts',
+	type: 'number',
+	typeOptions: { minValue: 1, numberPrecision: 0 },
+	default: 3,
+	description: 'Attempts allowed for jobs a producer pushed as plain JSON, without our envelope',
+};
+
+const properties: INodeProperties[] = [
+	queueNameProperty('jobQueue', 'v1'),
+	queueNameProperty('queue', 'current'),
 	{
 		displayName: 'Max Parallel Jobs',
 		name: 'maxParallelJobs',
@@ -45,30 +62,33 @@ const properties: INodeProperties[] = [
 		displayOptions: show,
 	},
 	{
+		// Version 1's options, kept so that saved version 1 nodes still load (see settings.ts).
 		displayName: 'Options',
 		name: 'queueOptions',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: show,
+		displayOptions: showFor(EVENT, 'v1'),
 		options: [
 			{
 				displayName: 'Give Up After (Minutes)',
 				name: 'giveUpAfterMinutes',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 10,
+				default: QUEUE_GIVE_UP_SECONDS / 60,
 				description: 'If Redis stays unreachable this long, report the error (n8n then retries the activation)',
 			},
-			{
-				displayName: 'Max Attempts for Bare Payloads',
-				name: 'defaultMaxAttempts',
-				type: 'number',
-				typeOptions: { minValue: 1, numberPrecision: 0 },
-				default: 3,
-				description: 'Attempts allowed for jobs a producer pushed as plain JSON, without our envelope',
-			},
+			bareMaxAttemptsOption,
 		],
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: showFor(EVENT, 'current'),
+		options: [giveUpOption(QUEUE_GIVE_UP_SECONDS), bareMaxAttemptsOption],
 	},
 ];
 
@@ -102,30 +122,20 @@ export function runFailure(run: IRun | undefined): string | undefined {
  */
 async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const node = ctx.getNode();
-	const name = String(ctx.getNodeParameter('jobQueue', '') ?? '').trim();
-	if (name === '') throw new NodeOperationError(node, 'Enter the queue name', { description: 'For example content_generation' });
-	const parallel = Number(ctx.getNodeParameter('maxParallelJobs', 1));
-	if (!Number.isInteger(parallel) || parallel < 1 || parallel > 100) {
-		throw new NodeOperationError(node, `"Max Parallel Jobs" must be a whole number from 1 to 100, got ${parallel}`);
-	}
-	const visibilitySeconds = Number(ctx.getNodeParameter('visibilityTimeout', 300));
-	if (!Number.isFinite(visibilitySeconds) || visibilitySeconds < 1) {
-		throw new NodeOperationError(node, `"Visibility Timeout (Seconds)" must be at least 1, got ${visibilitySeconds}`);
-	}
-	const options = ctx.getNodeParameter('queueOptions', {}) as IDataObject;
-	const giveUpAfterMs = Number(options.giveUpAfterMinutes ?? 10) * 60_000;
-	const defaultMaxAttempts = Number(options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts);
+	const settings = readQueueSettings(new TriggerParams(ctx), QUEUE_DEFAULTS.maxAttempts);
+	const name = settings.queue;
 
 	// A previous activation whose close failed must not keep taking jobs next to this one.
 	const key = activationKey(ctx, EVENT);
 	if (await stopPrevious(key)) ctx.logger.warn(`Marketing Redis Trigger "${node.name}": stopped a queue worker left from an earlier activation`);
-	const config = configFromCredentials(await ctx.getCredentials(CREDENTIAL_TYPE));
+	const config = await triggerConfig(ctx);
 	const secrets = secretsOf(config);
 	let keys;
 	try {
 		keys = new KeySchema(config.keyPrefix).queue(name);
 	} catch (error) {
-		throw new NodeOperationError(node, (error as Error).message, { description: 'Use a queue name without braces' });
+		// The name itself was checked above; what is left is a brace in the credential's key prefix.
+		throw new NodeOperationError(node, (error as Error).message);
 	}
 	const queue = new JobQueue(sharedPool.client(config, 'queue'), keys);
 	const blocking = sharedPool.dedicated(config, 'queue', 'blocking');
@@ -152,10 +162,11 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		return undefined;
 	};
 	worker = new QueueWorker(queue, blocking, handler, {
-		concurrency: manual ? 1 : parallel,
-		visibilityMs: Math.round(visibilitySeconds * 1000),
-		giveUpAfterMs,
-		defaultMaxAttempts,
+		concurrency: manual ? 1 : settings.maxParallelJobs,
+		visibilityMs: settings.visibilityMs,
+		// 0 means "retry forever" here as in the update events; the worker reads an absent budget that way.
+		giveUpAfterMs: settings.giveUpAfterMs > 0 ? settings.giveUpAfterMs : undefined,
+		defaultMaxAttempts: settings.defaultMaxAttempts,
 		describeError: (error) => redact(error instanceof Error ? error.message : String(error), secrets),
 		onError: (error) => ctx.logger.warn(`${label}: ${toPlatformError(error, secrets).message}; retrying`),
 		onSettled: (job, outcome) => {

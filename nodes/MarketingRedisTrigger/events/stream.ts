@@ -19,16 +19,9 @@ import { NodeOperationError } from '../../shared/n8n';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver } from './handover';
-import {
-	admitMessage,
-	channelsProperty,
-	filtersProperty,
-	giveUpOption,
-	nonJsonOption,
-	readUpdateSettings,
-	triggerConfig,
-	type UpdateSettings,
-} from './update-common';
+import { admitMessage, channelsProperty, filtersProperty, nonJsonOption, triggerConfig } from './update-common';
+import { giveUpOption, readStreamSettings, UPDATES_GIVE_UP_SECONDS, type UpdateSettings } from './settings';
+import { TriggerParams } from '../../shared/params';
 
 const EVENT = 'contentUpdateStream';
 
@@ -41,7 +34,7 @@ export const streamEvent: TriggerEvent = {
 	value: EVENT,
 	name: 'Content Update (Durable Stream)',
 	description:
-		'Starts the workflow for each update appended to the channels\' streams, at least once: updates published while the workflow is inactive are delivered when it comes back',
+		'Starts the workflow for each update appended to the channels\' streams, at least once: updates sent while the workflow is not published are delivered once it is published again',
 	properties: [
 		channelsProperty(
 			EVENT,
@@ -84,7 +77,7 @@ export const streamEvent: TriggerEvent = {
 					description:
 						'Redis consumer group. Workflows sharing a group split the updates between them; give each workflow that must see every update its own group.',
 				},
-				giveUpOption,
+				giveUpOption(UPDATES_GIVE_UP_SECONDS),
 				{
 					displayName: 'Max Wait for an Execution (Minutes)',
 					name: 'executionWaitMinutes',
@@ -130,42 +123,6 @@ export const streamEvent: TriggerEvent = {
 	start: startStream,
 };
 
-interface StreamSettings extends UpdateSettings {
-	group: string;
-	acknowledge: 'execution' | 'emit';
-	maxParallel: number;
-	startAt: '$' | '0';
-	executionWaitMs: number;
-}
-
-function readStreamSettings(ctx: ITriggerFunctions): StreamSettings {
-	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	const settings = readUpdateSettings(ctx, options);
-	if (settings.channels.length === 0) {
-		throw new NodeOperationError(ctx.getNode(), 'Enter at least one channel', {
-			description: 'The platform publishes content updates on "content_updates"',
-		});
-	}
-	const group = String(options.group ?? 'n8n').trim();
-	if (group.length === 0) throw new NodeOperationError(ctx.getNode(), '"Consumer Group" must not be empty');
-	const maxParallel = Number(options.maxParallel ?? 1);
-	if (!Number.isInteger(maxParallel) || maxParallel < 1) {
-		throw new NodeOperationError(ctx.getNode(), '"Max Parallel Executions" must be a whole number of 1 or more');
-	}
-	const waitMinutes = Number(options.executionWaitMinutes ?? 60);
-	if (!Number.isFinite(waitMinutes) || waitMinutes < 0) {
-		throw new NodeOperationError(ctx.getNode(), '"Max Wait for an Execution (Minutes)" must be 0 or a positive number');
-	}
-	return {
-		...settings,
-		executionWaitMs: waitMinutes * 60_000,
-		group,
-		acknowledge: options.acknowledge === 'emit' ? 'emit' : 'execution',
-		maxParallel,
-		startAt: options.startAt === 'all' ? '0' : '$',
-	};
-}
-
 function outputOf(
 	ctx: ITriggerFunctions,
 	settings: UpdateSettings,
@@ -187,7 +144,7 @@ function outputOf(
 
 async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 	const node = ctx.getNode();
-	const settings = readStreamSettings(ctx);
+	const settings = readStreamSettings(new TriggerParams(ctx));
 	const config = await triggerConfig(ctx);
 	const keys = new KeySchema(config.keyPrefix);
 	const streams: UpdateStream[] = settings.channels.map((channel) => ({ key: keys.updatesStream(channel), channel }));

@@ -1,29 +1,11 @@
-import type { IDataObject, INodeProperties, ITriggerFunctions } from 'n8n-workflow';
+import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { redact } from '../../../platform/errors';
-import { matchesAll, normaliseFilters, type FieldFilter } from '../../../platform/message-filter';
+import { matchesAll } from '../../../platform/message-filter';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
 import { NodeOperationError } from '../../shared/n8n';
-
-/** What to do with a payload that is not JSON. */
-export type NonJsonHandling = 'text' | 'failedExecution' | 'skip';
-
-/** Settings both update events share. */
-export interface UpdateSettings {
-	channels: string[];
-	filters: FieldFilter[];
-	nonJson: NonJsonHandling;
-	giveUpAfterMs: number;
-}
-
-/** Splits a comma-separated list of names; `*` stays a literal character. */
-export function splitNames(text: unknown): string[] {
-	return String(text ?? '')
-		.split(',')
-		.map((name) => name.trim())
-		.filter((name) => name.length > 0);
-}
+import type { UpdateSettings } from './settings';
 
 export function channelsProperty(event: string, description: string): INodeProperties {
 	return {
@@ -99,31 +81,6 @@ export const nonJsonOption: INodeProperties = {
 		},
 	],
 };
-
-export const giveUpOption: INodeProperties = {
-	displayName: 'Give Up After (Seconds)',
-	name: 'giveUpAfter',
-	type: 'number',
-	typeOptions: { minValue: 0 },
-	default: 300,
-	description:
-		'How long to keep reconnecting after Redis becomes unreachable before the trigger reports an error (n8n then deactivates the workflow and retries activating it). 0 retries forever.',
-};
-
-/** Reads the settings both events share; throws a readable error for an empty channel list. */
-export function readUpdateSettings(ctx: ITriggerFunctions, options: IDataObject): UpdateSettings {
-	const filterRows = ((ctx.getNodeParameter('filters', {}) as IDataObject).filter ?? []) as IDataObject[];
-	const giveUp = Number(options.giveUpAfter ?? 300);
-	if (!Number.isFinite(giveUp) || giveUp < 0) {
-		throw new NodeOperationError(ctx.getNode(), '"Give Up After (Seconds)" must be 0 or a positive number');
-	}
-	return {
-		channels: splitNames(ctx.getNodeParameter('channels', '')),
-		filters: normaliseFilters(filterRows),
-		nonJson: (options.nonJson as NonJsonHandling | undefined) ?? 'text',
-		giveUpAfterMs: giveUp * 1000,
-	};
-}
 
 export async function triggerConfig(ctx: ITriggerFunctions): Promise<RedisConnectionConfig> {
 	try {

@@ -21,6 +21,12 @@ export const CORE_TYPES = new Set(
 
 type Params = Record<string, unknown>;
 
+/** A node's parameters and the version it was saved with: fields can be shown for some versions only (`@version`). */
+interface Scope {
+	params: Params;
+	version: number;
+}
+
 export function loadDescriptions(distDir = join(REPO_ROOT, 'dist')): Record<string, INodeTypeDescription> {
 	/* eslint-disable @typescript-eslint/no-require-imports */
 	const { MarketingRedis } = require(join(distDir, 'nodes', 'MarketingRedis', 'MarketingRedis.node.js'));
@@ -32,22 +38,25 @@ export function loadDescriptions(distDir = join(REPO_ROOT, 'dist')): Record<stri
 	};
 }
 
-function valueOf(name: string, params: Params, props: INodeProperties[], depth = 0): unknown {
-	if (name in params) return params[name];
+function valueOf(name: string, scope: Scope, props: INodeProperties[], depth = 0): unknown {
+	if (name === '@version') return scope.version;
+	if (name in scope.params) return scope.params[name];
 	if (depth > 5) return undefined;
-	const prop = props.find((p) => p.name === name && isVisible(p, params, props, depth + 1));
+	const prop = props.find((p) => p.name === name && isVisible(p, scope, props, depth + 1));
 	return prop?.default;
 }
 
-function isVisible(prop: INodeProperties, params: Params, props: INodeProperties[], depth = 0): boolean {
+function isVisible(prop: INodeProperties, scope: Scope, props: INodeProperties[], depth = 0): boolean {
 	const { show, hide } = prop.displayOptions ?? {};
+	// Only plain value lists are checked; conditions (`_cnd`) and other `@` keys are taken as met.
+	const checkable = (key: string, values: unknown) => (key === '@version' || !key.startsWith('@')) && Array.isArray(values) && values.every((v) => typeof v !== 'object');
 	for (const [key, values] of Object.entries(show ?? {})) {
-		if (key.startsWith('@') || !Array.isArray(values)) continue;
-		if (!values.includes(valueOf(key, params, props, depth) as never)) return false;
+		if (!checkable(key, values)) continue;
+		if (!(values as unknown[]).includes(valueOf(key, scope, props, depth))) return false;
 	}
 	for (const [key, values] of Object.entries(hide ?? {})) {
-		if (key.startsWith('@') || !Array.isArray(values)) continue;
-		if (values.includes(valueOf(key, params, props, depth) as never)) return false;
+		if (!checkable(key, values)) continue;
+		if ((values as unknown[]).includes(valueOf(key, scope, props, depth))) return false;
 	}
 	return true;
 }
@@ -94,11 +103,13 @@ function checkValue(prop: INodeProperties, value: unknown, where: string, proble
 }
 
 /** Problems with one of our nodes' parameters, as readable lines (empty when all is well). */
-export function checkOurParameters(description: INodeTypeDescription, params: Params, nodeName: string): string[] {
+export function checkOurParameters(description: INodeTypeDescription, params: Params, nodeName: string, version: number): string[] {
 	const props = description.properties;
+	const scope: Scope = { params, version };
 	const problems: string[] = [];
+	if (![description.version].flat().includes(version)) problems.push(`"${nodeName}": typeVersion ${version} is not a version of ${description.name}`);
 	for (const [name, value] of Object.entries(params)) {
-		const visible = props.filter((p) => p.name === name && isVisible(p, params, props));
+		const visible = props.filter((p) => p.name === name && isVisible(p, scope, props));
 		if (visible.length === 0) {
 			problems.push(`"${nodeName}": parameter "${name}" is not a field of this resource/operation/event`);
 			continue;
@@ -106,7 +117,7 @@ export function checkOurParameters(description: INodeTypeDescription, params: Pa
 		checkValue(visible[0], value, `"${nodeName}".${name}`, problems);
 	}
 	for (const prop of props) {
-		if (prop.required && prop.type !== 'notice' && isVisible(prop, params, props) && !(prop.name in params) && prop.default === '') {
+		if (prop.required && prop.type !== 'notice' && isVisible(prop, scope, props) && !(prop.name in params) && prop.default === '') {
 			problems.push(`"${nodeName}": required field "${prop.displayName}" (${prop.name}) is empty`);
 		}
 	}
@@ -129,7 +140,7 @@ export function validateTemplate(workflow: WorkflowFile, descriptions: Record<st
 			if (cred?.id !== TEMPLATE_CREDENTIAL.id || cred?.name !== TEMPLATE_CREDENTIAL.name) {
 				problems.push(`"${node.name}" must use the credential ${JSON.stringify(TEMPLATE_CREDENTIAL)}`);
 			}
-			problems.push(...checkOurParameters(descriptions[node.type], node.parameters, node.name));
+			problems.push(...checkOurParameters(descriptions[node.type], node.parameters, node.name, node.typeVersion));
 		}
 	}
 	const sticky = workflow.nodes.find((n) => n.type === 'n8n-nodes-base.stickyNote');

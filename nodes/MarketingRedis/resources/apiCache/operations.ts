@@ -12,7 +12,7 @@ export const apiCacheOperations: Record<string, Operation> = {
 	set: {
 		kind: 'pipelined',
 		role: 'cache',
-		action: 'Set API Cache',
+		action: 'Cache API Response',
 		plan(p, env) {
 			const t = target(p);
 			const value = p.encode('Value', p.json('value', 'Value'));
@@ -27,7 +27,7 @@ export const apiCacheOperations: Record<string, Operation> = {
 	get: {
 		kind: 'pipelined',
 		role: 'cache',
-		action: 'Get API Cache',
+		action: 'Get Cached API Response',
 		plan(p, env) {
 			const t = target(p);
 			return readCacheEntry(env.keys.apiCache(t.namespace, t.key), { namespace: t.namespace, cacheKey: t.key }, 'value');
@@ -36,7 +36,7 @@ export const apiCacheOperations: Record<string, Operation> = {
 	delete: {
 		kind: 'pipelined',
 		role: 'cache',
-		action: 'Delete API Cache',
+		action: 'Delete Cached API Response',
 		plan(p, env) {
 			const t = target(p);
 			const key = env.keys.apiCache(t.namespace, t.key);

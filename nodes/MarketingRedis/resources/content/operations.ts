@@ -11,9 +11,8 @@ function contentId(p: ItemParams): string {
 
 /** Text is stored raw (the Python side reads it with a plain GET); JSON as JSON text. */
 function encodeContent(p: ItemParams): string {
-	const type = p.raw('valueType', 'text');
+	const type = p.oneOf('valueType', 'Value Type', ['text', 'json'] as const, 'text');
 	if (type === 'json') return p.encode('JSON', p.json('json', 'JSON'));
-	if (type !== 'text') p.fail('Value Type', `must be "text" or "json", got ${JSON.stringify(type)}`);
 	const text = p.string('text', 'Text');
 	try {
 		assertSize(text, p.maxValueBytes());
@@ -24,9 +23,7 @@ function encodeContent(p: ItemParams): string {
 }
 
 function readAs(p: ItemParams): ContentReadMode {
-	const value = p.raw('getOptions.readAs', 'auto');
-	if (value === 'auto' || value === 'text' || value === 'json') return value;
-	return p.fail('Read As', `must be auto, text or json, got ${JSON.stringify(value)}`);
+	return p.oneOf('getOptions.readAs', 'Read As', ['auto', 'text', 'json'] as const, 'auto');
 }
 
 export const contentOperations: Record<string, Operation> = {

@@ -14,9 +14,7 @@ import type { ItemParams } from '../../../shared/params';
 const MAX_TTL = 10 * 365 * 24 * 3600;
 
 function format(p: ItemParams): ConversationFormat {
-	const value = p.raw('format', 'platform');
-	if (value === 'platform' || value === 'langchain') return value;
-	return p.fail('Format', `must be "platform" or "langchain", got ${JSON.stringify(value)}`);
+	return p.oneOf('format', 'Format', ['platform', 'langchain'] as const, 'platform');
 }
 
 /** The list key of the conversation, from the fields of its format. */
@@ -69,7 +67,7 @@ export const conversationOperations: Record<string, Operation> = {
 	getHistory: {
 		kind: 'pipelined',
 		role: 'session',
-		action: 'Get History',
+		action: 'Get Conversation History',
 		plan(p, env) {
 			const t = target(p, env);
 			const limit = p.boolean('returnAll', false) ? undefined : p.integer('limit', 'Limit', { min: 1, max: 1_000_000 });

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { maxValueSizeOption } from '../../../shared/fields';
+import { celeryProperties } from './celery-description';
 
 const show = (operation: string[]) => ({ show: { resource: ['job'], operation } });
 
@@ -143,40 +144,6 @@ export const jobProperties: INodeProperties[] = [
 		placeholder: 'LinkedIn API returned 503',
 		description: 'Why the job failed; kept with the job and shown in the dead-letter list',
 		displayOptions: show(['fail']),
-	},
-	{
-		displayName: 'Celery Queue',
-		name: 'celeryQueue',
-		type: 'string',
-		default: 'celery',
-		description: "Queue the Celery workers consume (Celery's default is celery)",
-		displayOptions: show(['sendCeleryTask']),
-	},
-	{
-		displayName: 'Task Name',
-		name: 'taskName',
-		type: 'string',
-		required: true,
-		default: '',
-		placeholder: 'tasks.generate_content',
-		description: 'Registered name of the Celery task, as the worker lists it on start',
-		displayOptions: show(['sendCeleryTask']),
-	},
-	{
-		displayName: 'Args',
-		name: 'args',
-		type: 'json',
-		default: '[]',
-		description: 'Positional arguments of the task, as a JSON array',
-		displayOptions: show(['sendCeleryTask']),
-	},
-	{
-		displayName: 'Kwargs',
-		name: 'kwargs',
-		type: 'json',
-		default: '{}',
-		description: 'Keyword arguments of the task, as a JSON object',
-		displayOptions: show(['sendCeleryTask']),
 	},
 	{
 		displayName: 'Options',
@@ -338,52 +305,5 @@ export const jobProperties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['sendCeleryTask']),
-		options: [
-			{
-				displayName: 'Countdown (Seconds)',
-				name: 'countdown',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description: 'Run the task no earlier than this many seconds from now (sent as its ETA)',
-			},
-			{
-				displayName: 'ETA',
-				name: 'eta',
-				type: 'dateTime',
-				default: '',
-				description: 'Run the task no earlier than this time',
-			},
-			{
-				displayName: 'Expires',
-				name: 'expires',
-				type: 'dateTime',
-				default: '',
-				description: 'Discard the task if it has not started by this time',
-			},
-			{
-				displayName: 'Priority',
-				name: 'priority',
-				type: 'number',
-				typeOptions: { minValue: 0, maxValue: 9, numberPrecision: 0 },
-				default: 0,
-				description:
-					"0-9 as in Celery; with Redis, kombu serves 0 first, then 3, 6, 9 (it rounds down to those steps into separate lists)",
-			},
-			{
-				displayName: 'Task ID',
-				name: 'taskId',
-				type: 'string',
-				default: '',
-				description: 'Your own task ID (for example to look up its result); empty generates a UUID',
-			},
-		],
-	},
+	...celeryProperties,
 ];

@@ -20,28 +20,14 @@ import { describe as describeValue, type ItemParams } from '../../../shared/para
 
 const MAX_DELAY_SECONDS = 10 * 365 * 86_400;
 
-function queueName(p: ItemParams): string {
-	const name = p.key('queue', 'Queue Name');
-	if (/[{}]/.test(name)) {
-		p.fail('Queue Name', 'must not contain { or }', 'Braces are Redis Cluster hash-tag delimiters; all keys of a queue are tagged with its name');
-	}
-	return name;
-}
-
 function queueKeys(p: ItemParams, env: OperationEnv): { name: string; keys: QueueKeys } {
-	const name = queueName(p);
+	const name = p.queueName('queue');
 	return { name, keys: env.keys.queue(name) };
 }
 
 /** A non-negative number of seconds (fractions allowed), as whole milliseconds. */
 function secondsOr(p: ItemParams, name: string, label: string, fallback: number, max = MAX_DELAY_SECONDS): number {
-	const value = p.raw(name, fallback);
-	if (value === undefined || value === null || value === '') return Math.round(fallback * 1000);
-	const n = typeof value === 'string' ? Number(value) : value;
-	if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > max) {
-		p.fail(label, `must be a number of seconds from 0 to ${max}, got ${describeValue(value)}`, 'Enter a number such as 30 or 0.5');
-	}
-	return Math.round(n * 1000);
+	return Math.round(p.numberOr(name, label, fallback, { min: 0, max, unit: 'seconds' }) * 1000);
 }
 
 /** An optional date-time field; undefined when empty. */
@@ -81,8 +67,8 @@ export const jobOperations: Record<string, Operation> = {
 		plan(p, env) {
 			const { name, keys } = queueKeys(p, env);
 			const payload = p.json('payload', 'Payload');
-			const jobId = p.string('options.jobId', 'Job ID', { allowEmpty: true });
-			if (Buffer.byteLength(jobId, 'utf8') > 1024) p.fail('Job ID', 'is longer than 1024 bytes');
+			// Trimmed like the Job ID of Complete and Fail, so the ID given here is the one they find.
+			const jobId = p.optionalKey('options.jobId', 'Job ID');
 			const runAt = timeOr(p, 'options.runAt', 'Run At');
 			// Read (and validate) the options outside the try below, so their own errors keep their field names.
 			const settings = {
@@ -197,7 +183,7 @@ export const jobOperations: Record<string, Operation> = {
 	stats: {
 		kind: 'pipelined',
 		role: 'queue',
-		action: 'Queue Stats',
+		action: 'Get Queue Stats',
 		plan(p, env) {
 			const { name, keys } = queueKeys(p, env);
 			return {
@@ -238,7 +224,7 @@ export const jobOperations: Record<string, Operation> = {
 		action: 'Retry Dead Jobs',
 		async run(p, env) {
 			const { name, keys } = queueKeys(p, env);
-			const id = p.string('options.jobId', 'Job ID', { allowEmpty: true });
+			const id = p.optionalKey('options.jobId', 'Job ID');
 			const limit = p.integerOr('options.limit', 'Limit', 1000, { min: 1 });
 			const moved = await new JobQueue(env.client('queue'), keys).retryDead(id ? { id } : { limit });
 			return { json: { queue: name, retried: moved, ...(id ? { id, found: moved === 1 } : {}) } };

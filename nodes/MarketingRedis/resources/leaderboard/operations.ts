@@ -13,18 +13,8 @@ function member(p: ItemParams): string {
 	return p.key('member', 'Member');
 }
 
-/** Reads an options field and refuses values outside its list (expressions can produce anything). */
-function choice<T extends string>(p: ItemParams, name: string, label: string, allowed: readonly T[], fallback: T): T {
-	const value = p.raw(name, fallback);
-	if (value === undefined || value === null || value === '') return fallback;
-	if (!allowed.includes(value as T)) {
-		p.fail(label, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`, `Choose ${allowed.join(' or ')}`);
-	}
-	return value as T;
-}
-
 function descending(p: ItemParams): boolean {
-	return choice(p, 'leaderboardReadOptions.order', 'Order', ['desc', 'asc'] as const, 'desc') === 'desc';
+	return p.oneOf('leaderboardReadOptions.order', 'Order', ['desc', 'asc'] as const, 'desc') === 'desc';
 }
 
 export const leaderboardOperations: Record<string, Operation> = {
@@ -36,8 +26,8 @@ export const leaderboardOperations: Record<string, Operation> = {
 			const name = leaderboard(p);
 			const who = member(p);
 			const score = p.number('score', 'Score');
-			const mode = choice(p, 'scoreMode', 'Mode', ['set', 'increment'] as const, 'set');
-			const rule = choice(p, 'leaderboardOptions.updateRule', 'Only Update If', ['always', 'gt', 'lt'] as const, 'always');
+			const mode = p.oneOf('scoreMode', 'Mode', ['set', 'increment'] as const, 'set');
+			const rule = p.oneOf('leaderboardOptions.updateRule', 'Only Update If', ['always', 'gt', 'lt'] as const, 'always');
 			const expire = p.integerOr('leaderboardOptions.expireSeconds', 'Expire After (Seconds)', 0, {
 				min: 0,
 				max: MAX_EXPIRE,
@@ -68,7 +58,7 @@ export const leaderboardOperations: Record<string, Operation> = {
 	top: {
 		kind: 'pipelined',
 		role: 'default',
-		action: 'Top N',
+		action: 'Get Top Entries',
 		plan(p, env) {
 			const name = leaderboard(p);
 			const count = p.integer('topN', 'Count', { min: 1, max: MAX_TOP, unit: 'entries' });
@@ -89,7 +79,7 @@ export const leaderboardOperations: Record<string, Operation> = {
 	rank: {
 		kind: 'pipelined',
 		role: 'default',
-		action: 'Rank and Score',
+		action: 'Get Rank and Score',
 		plan(p, env) {
 			const name = leaderboard(p);
 			const who = member(p);

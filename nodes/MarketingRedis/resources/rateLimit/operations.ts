@@ -68,7 +68,7 @@ export const rateLimitOperations: Record<string, Operation> = {
 	status: {
 		kind: 'pipelined',
 		role: 'rateLimit',
-		action: 'Rate Limit Status',
+		action: 'Get Rate Limit Status',
 		plan: (p, env) => planCheck(p, env, false),
 	},
 	reset: {

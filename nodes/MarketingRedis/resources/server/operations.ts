@@ -10,7 +10,7 @@ export const serverOperations: Record<string, Operation> = {
 		// degrade the report, whereas a pipelined item fails on any error reply.
 		kind: 'sequential',
 		role: 'default',
-		action: 'Health',
+		action: 'Check Redis Health',
 		async run(p, env) {
 			const slowLogCount = p.integerOr('healthOptions.slowLogCount', 'Slow Log Entries', 10, { min: 0, max: 1000 });
 			const memoryWarnPercent = p.integerOr('healthOptions.memoryWarnPercent', 'Memory Warning (%)', 90, { max: 100 });
