@@ -282,7 +282,12 @@ function combinedSummary(outcomes: LineOutcome[]): string {
 		'-'.repeat(78),
 		...rows,
 		'='.repeat(78),
-		`${ok ? 'PASSED' : 'FAILED'} on ${outcomes.map((o) => `n8n ${o.n8nVersion}`).join(' and ')}`,
+		ok
+			? `PASSED on ${outcomes.map((o) => `n8n ${o.n8nVersion} (Node ${o.nodeVersion})`).join(' and ')}`
+			: `FAILED on ${outcomes
+					.filter((o) => o.report.failed.length > 0)
+					.map((o) => `${o.line} (n8n ${o.n8nVersion}: ${o.report.failed.length} failed)`)
+					.join(' and ')}${outcomes.length === 0 ? ' (no line ran)' : ''}`,
 		`e2e: ${passed} passed, ${failed} failed`,
 	].join('\n');
 }

@@ -156,7 +156,12 @@ const contentApproval: TriggerSpec = {
 		);
 		expectEqual(await db0.zscore('top_content', '124'), null, 'the draft (not approved) update must not reach the leaderboard');
 		const approval = JSON.parse((await db1.get('content:approval-123')) ?? 'null') as Record<string, unknown> | null;
-		expect(approval?.status === 'approved' && approval?.approved_by === 'li', `content:approval-123 = ${JSON.stringify(approval)}`);
+		// Both approvals of draft 123 write this key, and n8n runs pub/sub executions concurrently, so either may land
+		// last (seen once on a loaded machine with n8n 2.41.1): any one of the two is right, a mixture or a draft is not.
+		expect(
+			approval?.status === 'approved' && ['maria', 'li'].includes(String(approval?.approved_by)),
+			`content:approval-123 = ${JSON.stringify(approval)}`,
+		);
 		const ttl = await db1.ttl('content:approval-123');
 		expect(ttl > 2_500_000 && ttl <= 2_592_000, `approval record TTL ${ttl}`);
 		expectEqual(await db1.exists('content:approval-124'), 0, 'no approval record for the unapproved draft');

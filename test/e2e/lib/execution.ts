@@ -21,7 +21,36 @@ export interface Execution {
 export function parseExecution(stdout: string): Execution {
 	const start = stdout.search(/^\{/m);
 	if (start < 0) throw new Error(`no execution JSON in the output:\n${tail(stdout, 2000)}`);
-	return JSON.parse(stdout.slice(start)) as Execution;
+	const end = objectEnd(stdout, start);
+	if (end < 0) throw new Error(`the execution JSON in the output is cut short:\n${tail(stdout, 2000)}`);
+	try {
+		return JSON.parse(stdout.slice(start, end)) as Execution;
+	} catch (error) {
+		const at = Number((error as Error).message.match(/position (\d+)/)?.[1] ?? 0) + start;
+		throw new Error(`${(error as Error).message}; the output around it: ${JSON.stringify(stdout.slice(Math.max(0, at - 200), at + 200))}`);
+	}
+}
+
+/**
+ * Where the JSON object starting at `start` ends. n8n may print log lines after it (seen on 2.41.1 while the
+ * process shuts down), so the object is cut out by its braces rather than read to the end of the output.
+ */
+function objectEnd(text: string, start: number): number {
+	let depth = 0;
+	let inString = false;
+	for (let i = start; i < text.length; i++) {
+		const c = text[i];
+		if (inString) {
+			if (c === '\\') i++;
+			else if (c === '"') inString = false;
+		} else if (c === '"') inString = true;
+		else if (c === '{' || c === '[') depth++;
+		else if (c === '}' || c === ']') {
+			depth--;
+			if (depth === 0) return i + 1;
+		}
+	}
+	return -1;
 }
 
 /** The node and message of a failed `n8n execute`, instead of pages of run data. */
