@@ -37,6 +37,11 @@ export class AckBook {
 		this.out.add(entryTag(key, id));
 	}
 
+	/** The entry stays pending in Redis but may be handed out again (its delivery failed). */
+	takeBack(key: string, id: string): void {
+		this.out.delete(entryTag(key, id));
+	}
+
 	isOut(key: string, id: string): boolean {
 		return this.out.has(entryTag(key, id));
 	}

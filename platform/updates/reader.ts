@@ -5,10 +5,11 @@ import { PlatformError } from '../errors';
 import type { RedisLike } from '../scripts';
 import { settlesWithin, sleep } from '../timing';
 import { AckBook } from './acks';
-import { toFields, type StreamReply, type UpdateEntry, type UpdateStream } from './entries';
+import { entryTag, toFields, type StreamReply, type UpdateEntry, type UpdateStream } from './entries';
 import { SlotGate } from './gate';
 import { ensureGroup, takeOverPending, type GroupMember } from './group';
 import { UPDATE_STREAM_ROLE } from './publish';
+import { RedeliverySchedule, type RedeliveryDelay } from './redelivery';
 
 /** How much later than its BLOCK time a read may answer before the connection counts as dead. */
 const REPLY_GRACE_MS = 5000;
@@ -43,6 +44,11 @@ export interface UpdateStreamReaderOptions extends WatchedConnectionOptions {
 	handle(entry: UpdateEntry): void | Promise<void>;
 	/** Entries handled at the same time; 1 keeps processing strictly in order. */
 	maxInFlight?: number;
+	/**
+	 * How long after its n-th failed delivery (n from 1) an entry is handed out again by this
+	 * activation; default 15 s doubling up to 10 min.
+	 */
+	redeliverAfterMs?: RedeliveryDelay;
 	batchSize?: number;
 	/** BLOCK time of each XREADGROUP (default 5000 ms). */
 	blockMs?: number;
@@ -107,6 +113,8 @@ export class UpdateStreamReader {
 	/** Set at start and after every lost connection: read this consumer's pending list first. */
 	private needsDrain = true;
 
+	private readonly redeliveries: RedeliverySchedule;
+
 	constructor(
 		private readonly config: RedisConnectionConfig,
 		private readonly options: UpdateStreamReaderOptions,
@@ -124,6 +132,7 @@ export class UpdateStreamReader {
 			this.watch,
 			() => this.stopping,
 		);
+		this.redeliveries = new RedeliverySchedule(options.redeliverAfterMs);
 		this.gate = new SlotGate(Math.max(1, options.maxInFlight ?? 1));
 	}
 
@@ -169,6 +178,7 @@ export class UpdateStreamReader {
 		this.stopping = true;
 		this.watch.stop();
 		this.gate.close();
+		this.redeliveries.stop();
 		this.interruptReads(new Error('stopped'));
 		const client = this.blocking;
 		if (!client) return;
@@ -304,10 +314,17 @@ export class UpdateStreamReader {
 			() => this.settle(entry, true),
 			(error: unknown) => {
 				// Never acknowledged on a rejection: the handler could not show that n8n took the
-				// entry, and a repeated update is better than a lost one. This activation does not
-				// hand it out again; the next one takes it over and delivers it.
+				// entry, and a repeated update is better than a lost one. It stays pending and is
+				// delivered again after a backoff (or by the next activation, which takes it over).
 				const why = error instanceof KeepPending ? error.message : this.watch.describe(error).message;
-				this.watch.logger.warn(`${this.watch.label}: update ${entry.id} stays pending: ${why}`);
+				const delayMs = this.redeliveries.failed(entryTag(entry.streamKey, entry.id), () => {
+					if (this.stopping) return;
+					this.acks.takeBack(entry.streamKey, entry.id);
+					this.needsDrain = true;
+				});
+				this.watch.logger.warn(
+					`${this.watch.label}: update ${entry.id} stays pending: ${why}; delivering it again in ${Math.round(delayMs / 1000)} s`,
+				);
 				this.settle(entry, false);
 			},
 		);
@@ -315,8 +332,9 @@ export class UpdateStreamReader {
 
 	private settle(entry: UpdateEntry, ack: boolean): void {
 		this.gate.give();
-		// Unacknowledged entries stay handed out, so this activation does not deliver them
-		// again; the next activation takes them over and delivers them once more.
-		if (ack) this.acks.ack(entry.streamKey, entry.id);
+		// An unacknowledged entry stays handed out until its redelivery is due.
+		if (!ack) return;
+		this.redeliveries.succeeded(entryTag(entry.streamKey, entry.id));
+		this.acks.ack(entry.streamKey, entry.id);
 	}
 }

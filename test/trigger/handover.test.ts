@@ -56,9 +56,12 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
 	}
 }
 
-function failedRun(message: string): IRun {
+/** A failed run; `nodeRan` false plays a run that n8n ended before any node executed. */
+function failedRun(message: string, nodeRan = true): IRun {
 	return {
-		data: { resultData: { runData: {}, error: { message, name: 'NodeOperationError' } } },
+		data: {
+			resultData: { runData: {}, error: { message, name: 'NodeOperationError' }, ...(nodeRan ? { lastNodeExecuted: 'Call CRM' } : {}) },
+		},
 		mode: 'trigger',
 		startedAt: new Date(),
 		status: 'error',
@@ -141,6 +144,21 @@ describe('Durable Stream: an update n8n did not take is never acknowledged', () 
 		expect(left.map((row) => row[0])).toEqual([cancelledId]);
 		expect(left.map((row) => row[0])).not.toContain(failedId);
 		expect(trigger.errors).toHaveLength(0);
+	});
+
+	it('keeps an entry pending when n8n ends the run before the workflow ran (a queue-mode worker killed)', async () => {
+		const channel = newChannel('stalled');
+		const trigger = await start(
+			{ event: 'contentUpdateStream', channels: channel },
+			{
+				// What n8n's main reports for a job whose worker died: an error, no node ran.
+				execution: async () => failedRun('This execution failed to be processed too many times and will no longer retry.', false),
+			},
+		);
+		const id = await publish(channel, { n: 1 });
+		await trigger.waitFor(1);
+		await eventually(() => trigger.logs.some((l) => l.message.includes(`update ${id} stays pending`)), 'the entry kept');
+		expect(await pending(channel)).toBe(1);
 	});
 
 	it('works on an n8n whose context has no createDeferredPromise (the local deferred)', async () => {

@@ -82,3 +82,18 @@ export async function handOver(
 		if (!(await sleepUnlessAborted(delayMs, options.signal))) return { taken: false, attempts: attempt, why, stopped: true };
 	}
 }
+
+/**
+ * True when the run n8n reported shows that the workflow itself ran: a node executed, or the
+ * run ended without an error. A run that ended in an error before any node ran is n8n failing
+ * to run it, not the workflow failing: in queue mode a worker killed mid-execution comes back
+ * as such a run ("failed to be processed too many times"), as does an execution that could
+ * not start. `crashed` means the process running it died.
+ */
+export function workflowRan(run: IRun | undefined): boolean {
+	if (!run) return false;
+	if (run.status === 'crashed') return false;
+	const result = run.data?.resultData;
+	if (!result?.error) return true;
+	return Object.keys(result.runData ?? {}).length > 0 || result.lastNodeExecuted !== undefined;
+}

@@ -157,6 +157,8 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		});
 		// No execution ran it: a fault on n8n's side must not use up the job's attempts.
 		if (!outcome.taken) return { handBack: outcome.why };
+		// A run n8n ended before the workflow ran (a queue-mode worker killed) counts as a failed
+		// attempt, not a hand-back: a job that kills every worker must reach the dead letter, not loop.
 		const failure = runFailure(await (outcome.done as Promise<IRun>));
 		if (failure !== undefined) throw new Error(failure);
 		return undefined;

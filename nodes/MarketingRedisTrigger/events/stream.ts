@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import type { IDataObject, IRun, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { sharedPool } from '../../../platform/connection-pool';
@@ -18,7 +18,7 @@ import { secretsOf } from '../../shared/credentials';
 import { NodeOperationError } from '../../shared/n8n';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
-import { handOver } from './handover';
+import { handOver, workflowRan } from './handover';
 import { admitMessage, channelsProperty, filtersProperty, nonJsonOption, triggerConfig } from './update-common';
 import { giveUpOption, readStreamSettings, UPDATES_GIVE_UP_SECONDS, type UpdateSettings } from './settings';
 import { TriggerParams } from '../../shared/params';
@@ -221,18 +221,21 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
  * Waits for n8n to report the execution finished. n8n settles that promise only once the
  * execution has started; if starting it fails, nothing ever settles it, and with one execution
  * at a time the trigger would stall silently. After the limit the slot is freed and the entry
- * left pending, so the next activation delivers it again.
+ * left pending, so the next activation delivers it again. A run that n8n ended before the
+ * workflow ran (a queue-mode worker killed mid-execution) leaves the entry pending too.
  */
-async function waitForExecution(done: Promise<unknown>, limitMs: number): Promise<void> {
-	if (limitMs <= 0) {
-		await done;
-		return;
+async function waitForExecution(done: Promise<IRun>, limitMs: number): Promise<void> {
+	const run =
+		limitMs <= 0
+			? await done
+			: await withTimeout(
+					done,
+					limitMs,
+					() => new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`),
+				);
+	if (!workflowRan(run)) {
+		throw new KeepPending(`n8n ended the execution before the workflow ran: ${run?.data?.resultData?.error?.message ?? run?.status}`);
 	}
-	await withTimeout(
-		done,
-		limitMs,
-		() => new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`),
-	);
 }
 
 /**
