@@ -2,7 +2,6 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { ItemParams } from './params';
 import { redisFailure } from './errors';
-import { installScripts } from '../../platform/scripts';
 import { execPipelined } from '../../platform/cluster-pipeline';
 import type { ItemResult, OperationEnv, PipelinedItem, PipelinedOperation, SequentialOperation } from './operation';
 
@@ -71,7 +70,6 @@ export async function runPipelined(
 	}
 	if (planned.length > 0) {
 		const client = env.client(op.role);
-		installScripts(client);
 		const chunks: Array<Promise<Outcome[]>> = [];
 		for (let start = 0; start < planned.length; start += CHUNK) {
 			chunks.push(sendChunk(ctx, op, env, client, planned.slice(start, start + CHUNK)));
