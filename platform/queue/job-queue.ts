@@ -1,4 +1,4 @@
-import type { PipelineReply } from '../cluster-pipeline';
+import { execChunked } from '../cluster-pipeline';
 import type { QueueKeys } from '../keys';
 import type { RedisLike } from '../scripts';
 import {
@@ -50,22 +50,18 @@ export class JobQueue {
 		readonly keys: QueueKeys,
 	) {}
 
-	/** Enqueues many jobs in one pipeline; results are in input order. */
+	/** Enqueues many jobs, pipelined; results are in input order. Nothing is sent when one input is invalid. */
 	async enqueue(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
-		const prepared = inputs.map(prepareEnqueue);
-		const results: EnqueueResult[] = [];
-		for (let start = 0; start < prepared.length; start += 5000) {
-			const chunk = prepared.slice(start, start + 5000);
-			const pipeline = this.client.pipeline();
-			for (const job of chunk) sendEnqueue(pipeline, this.keys, job);
-			const replies = ((await pipeline.exec()) ?? []) as PipelineReply[];
-			chunk.forEach((job, i) => {
-				const [error, reply] = replies[i] ?? [new Error('Connection is closed.'), null];
-				if (error) throw error;
-				results.push(parseEnqueue(job.id, reply));
-			});
-		}
-		return results;
+		const jobs = inputs.map(prepareEnqueue);
+		const replies = await execChunked(
+			this.client,
+			jobs.map((job) => ({ send: (pipeline) => void sendEnqueue(pipeline, this.keys, job) })),
+		);
+		return jobs.map((job, i) => {
+			const [error, reply] = replies[i][0];
+			if (error) throw error;
+			return parseEnqueue(job.id, reply);
+		});
 	}
 
 	/** Takes up to `max` jobs, waiting up to `timeoutMs` for the first (see dequeue.ts). */
