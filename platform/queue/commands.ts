@@ -149,14 +149,8 @@ export function parseTake(reply: unknown): { job: Job } | { empty: TakeEmpty } {
 }
 
 /** Complete, then take (one call); the take happens whatever the complete's outcome. */
-export function sendCompleteTake<T extends ScriptTarget>(
-	target: T,
-	keys: QueueKeys,
-	id: string,
-	lease: string,
-	options: TakeOptions = {},
-): Sent<T, unknown> {
-	return target.queueCompleteTake(...keysFor('queueCompleteTake', keys), id, lease, ...takeArgs(options)) as Sent<T, unknown>;
+export function sendCompleteTake<T extends ScriptTarget>(target: T, keys: QueueKeys, done: { id: string; lease: string }, options: TakeOptions = {}): Sent<T, unknown> {
+	return target.queueCompleteTake(...keysFor('queueCompleteTake', keys), done.id, done.lease, ...takeArgs(options)) as Sent<T, unknown>;
 }
 
 export function parseCompleteTake(reply: unknown): { completed: CompleteOutcome; taken: ReturnType<typeof parseTake> } {

@@ -84,11 +84,11 @@ async function takeRound(
 ): Promise<{ taken: Taken[]; completed?: CompleteOutcome }> {
 	if (count === 1) {
 		if (!completing) return { taken: [parseTake(await sendTake(client, keys, options))] };
-		const both = parseCompleteTake(await sendCompleteTake(client, keys, completing.id, completing.lease, options));
+		const both = parseCompleteTake(await sendCompleteTake(client, keys, completing, options));
 		return { taken: [both.taken], completed: both.completed };
 	}
 	const pipeline = client.pipeline();
-	if (completing) sendCompleteTake(pipeline, keys, completing.id, completing.lease, options);
+	if (completing) sendCompleteTake(pipeline, keys, completing, options);
 	for (let i = completing ? 1 : 0; i < count; i++) sendTake(pipeline, keys, options);
 	const replies = ((await pipeline.exec()) ?? []) as PipelineReply[];
 	if (replies.length < count) throw new Error('Connection is closed.');

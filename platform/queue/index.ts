@@ -5,16 +5,4 @@ export * from './types';
 export { JobQueue } from './job-queue';
 export type { DequeueOptions, Dequeued } from './dequeue';
 export { QueueWorker, type HandBack, type JobHandler, type SettledOutcome, type WorkerOptions } from './worker';
-export {
-	newJobId,
-	parseComplete,
-	parseEnqueue,
-	parseFail,
-	parseStats,
-	prepareEnqueue,
-	sendComplete,
-	sendEnqueue,
-	sendFail,
-	sendStats,
-	type PreparedJob,
-} from './commands';
+export * from './commands';

@@ -158,15 +158,13 @@ export const jobOperations: Record<string, Operation> = {
 				send: (pipe) => void sendComplete(pipe, keys, id, lease),
 				read: ([reply]) => {
 					const status = parseComplete(reply);
-					return {
-						json: {
-							queue: name,
-							id,
-							completed: status === 'done',
-							...(status === 'missing' ? { reason: 'The job is not in flight: unknown, already completed, or returned to the queue after its visibility timeout' } : {}),
-							...(status === 'stale' ? { reason: 'Another worker took the job after its visibility timeout; it owns the job now' } : {}),
-						},
-					};
+					const reason =
+						status === 'missing'
+							? 'The job is not in flight: unknown, already completed, or returned to the queue after its visibility timeout'
+							: status === 'stale'
+								? 'Another worker took the job after its visibility timeout; it owns the job now'
+								: undefined;
+					return { json: { queue: name, id, completed: status === 'done', ...(reason ? { reason } : {}) } };
 				},
 			};
 		},
