@@ -8,8 +8,9 @@ import { basename, dirname, join } from 'node:path';
  *
  *   --@keys waiting inflight   the keys the script receives, in order. Becomes a `-- KEYS:`
  *                              line (read by the registry for ioredis' numberOfKeys and by
- *                              callers who pass keys by name) and `local K = { waiting =
- *                              KEYS[1], ... }`, so the body names every key it touches.
+ *                              callers who pass keys by name) and `local K_waiting,
+ *                              K_inflight = KEYS[1], KEYS[2]`, so the body names every key
+ *                              it touches.
  *   --@include server-time.lua a fragment from includes/ next to the script, pasted in place
  *                              between marker comments, once per script however often asked
  *                              for (fragments may include fragments).
@@ -30,8 +31,10 @@ function keyLines(names: string[], file: string): string[] {
 	for (const name of names) {
 		if (!KEY_NAME.test(name)) throw new Error(`${file}: "${name}" is not a key name for --@keys`);
 	}
-	const bound = names.map((name, i) => `${name} = KEYS[${i + 1}]`).join(', ');
-	return [`-- KEYS: ${names.join(' ')}`, `local K = { ${bound} }`];
+	// Locals, not a table: a table would be built on every call of a script that runs per job.
+	const locals = names.map((name) => `K_${name}`).join(', ');
+	const keys = names.map((_, i) => `KEYS[${i + 1}]`).join(', ');
+	return [`-- KEYS: ${names.join(' ')}`, `local ${locals} = ${keys}`];
 }
 
 /**
@@ -57,7 +60,7 @@ export function expandLua(source: string, file: string, readInclude: (name: stri
 				out.push(line);
 				continue;
 			}
-			// The fragments read K as an upvalue, so it must be bound above them.
+			// The fragments read the K_ locals as upvalues, so they must be bound above them.
 			if (!declaredKeys) throw new Error(`${from}: --@keys must come before --@include`);
 			const name = include[1];
 			if (chain.includes(name)) throw new Error(`${from}: ${[...chain, name].join(' -> ')} includes itself`);

@@ -6,7 +6,7 @@
 -- the server's clock, so a crashed holder still frees the lock at its deadline.
 --
 --@keys lock
--- K.lock   lock:{name}
+-- K_lock   lock:{name}
 -- ARGV[1]  the caller's random token (not empty)
 -- ARGV[2]  lease length in milliseconds (whole number > 0)
 --
@@ -20,7 +20,7 @@
 -- The holder's token is never returned: it is what lets its owner release the lock.
 --@include server-time.lua
 --@include lock-value.lua
-local key = K.lock
+local key = K_lock
 local token = ARGV[1]
 local ttl = leaseMs(ARGV[2])
 if token == nil or token == '' then

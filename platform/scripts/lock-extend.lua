@@ -3,7 +3,7 @@
 -- Acquire; the caller must Acquire again instead).
 --
 --@keys lock
--- K.lock   lock:{name}
+-- K_lock   lock:{name}
 -- ARGV[1]  the token returned by Acquire
 -- ARGV[2]  new lease in milliseconds, counted from now (whole number > 0)
 --
@@ -15,7 +15,7 @@
 -- { -1, 0 } not held by anyone, { -2, 0 } the caller's lease already ended.
 --@include server-time.lua
 --@include lock-value.lua
-local key = K.lock
+local key = K_lock
 local ttl = leaseMs(ARGV[2])
 if not ttl then
 	return redis.error_reply(BAD_LEASE)

@@ -2,7 +2,7 @@
 -- so a lock whose lease ended and that another worker then took is never removed.
 --
 --@keys lock
--- K.lock   lock:{name}
+-- K_lock   lock:{name}
 -- ARGV[1]  the token returned by Acquire
 --
 -- Our locks have no TTL and the value "<deadline ms>:<token>" (see lock-acquire.lua); a
@@ -16,7 +16,7 @@
 --         -1 not held by anyone
 --@include server-time.lua
 --@include lock-value.lua
-local key = K.lock
+local key = K_lock
 local current = redis.call('GET', key)
 if not current then
 	return -1

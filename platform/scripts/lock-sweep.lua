@@ -3,14 +3,14 @@
 -- a key with a Redis TTL (a foreign lock) or a value without a deadline is left alone.
 --
 --@keys lock
--- K.lock   lock:{name}
+-- K_lock   lock:{name}
 -- ARGV[1]  "1" to delete, "0" to only report
 --
 -- Returns { state, msSinceDeadline }: state 1 ended (deleted when asked), 0 still held or
 -- not ours to judge, -1 gone. msSinceDeadline is how long ago the lease ended (0 otherwise).
 --@include server-time.lua
 --@include lock-value.lua
-local key = K.lock
+local key = K_lock
 if redis.call('TYPE', key).ok ~= 'string' then
 	return { -1, 0 }
 end

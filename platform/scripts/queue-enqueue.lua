@@ -8,7 +8,7 @@
 --@include server-time.lua
 --@include priority.lua
 local id = ARGV[1]
-if ARGV[3] == '1' and redis.call('SADD', K.ids, id) == 0 then
+if ARGV[3] == '1' and redis.call('SADD', K_ids, id) == 0 then
 	return {0, 0}
 end
 local now = serverTimeMs()
@@ -16,15 +16,15 @@ local runAt = now + tonumber(ARGV[4])
 local at = tonumber(ARGV[5])
 if at > runAt then runAt = at end
 if runAt > now then
-	redis.call('HSET', K.jobs, id, ARGV[2])
-	redis.call('ZADD', K.delayed, runAt, id)
+	redis.call('HSET', K_jobs, id, ARGV[2])
+	redis.call('ZADD', K_delayed, runAt, id)
 	return {1, runAt}
 end
 local priority = priorityOf({ priority = ARGV[6] })
 if priority > 0 then
-	redis.call('HSET', K.jobs, id, ARGV[2])
-	redis.call('ZADD', K.priority, priorityScore(priority), id)
+	redis.call('HSET', K_jobs, id, ARGV[2])
+	redis.call('ZADD', K_priority, priorityScore(priority), id)
 	return {1, now}
 end
-redis.call('LPUSH', K.waiting, ARGV[2])
+redis.call('LPUSH', K_waiting, ARGV[2])
 return {1, now}

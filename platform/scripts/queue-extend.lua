@@ -7,5 +7,5 @@
 local problem = leaseProblem(ARGV[1], ARGV[2])
 if problem then return { problem } end
 local deadline = serverTimeMs() + tonumber(ARGV[3])
-redis.call('ZADD', K.inflight, deadline, ARGV[1])
+redis.call('ZADD', K_inflight, deadline, ARGV[1])
 return {'ok', deadline}

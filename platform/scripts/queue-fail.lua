@@ -12,12 +12,12 @@ local problem, meta = leaseProblem(id, ARGV[2])
 if problem then return { problem } end
 meta = meta or readMeta(id)
 local now = serverTimeMs()
-local raw = redis.call('HGET', K.jobs, id) or '{}'
+local raw = redis.call('HGET', K_jobs, id) or '{}'
 local ok, env = pcall(cjson.decode, raw)
 if not ok or type(env) ~= 'table' then env = {} end
 local attempt = tonumber(meta.a) or 1
 local maxAttempts = tonumber(env.maxAttempts) or tonumber(ARGV[7])
-redis.call('ZREM', K.inflight, id)
+redis.call('ZREM', K_inflight, id)
 if ARGV[5] ~= '1' or attempt >= maxAttempts then
 	deadLetter(id, raw, ARGV[3], attempt, maxAttempts, now)
 	return {'dead', attempt, now}
@@ -28,6 +28,6 @@ local delay = base * 2 ^ (attempt - 1)
 local cap = tonumber(ARGV[6])
 if delay > cap then delay = cap end
 local runAt = now + math.floor(delay)
-redis.call('HSET', K.meta, id, cjson.encode({ a = attempt, e = ARGV[3] }))
-redis.call('ZADD', K.delayed, runAt, id)
+redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = ARGV[3] }))
+redis.call('ZADD', K_delayed, runAt, id)
 return {'retry', attempt, runAt}

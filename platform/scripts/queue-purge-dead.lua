@@ -4,10 +4,10 @@
 -- Returns the number deleted.
 local deleted = 0
 for _ = 1, tonumber(ARGV[1]) do
-	local entry = redis.call('RPOP', K.dead)
+	local entry = redis.call('RPOP', K_dead)
 	if not entry then break end
 	local ok, dead = pcall(cjson.decode, entry)
-	if ok and type(dead) == 'table' and type(dead.id) == 'string' then redis.call('SREM', K.ids, dead.id) end
+	if ok and type(dead) == 'table' and type(dead.id) == 'string' then redis.call('SREM', K_ids, dead.id) end
 	deleted = deleted + 1
 end
 return deleted

@@ -9,14 +9,14 @@ local id = ARGV[1]
 local problem, meta = leaseProblem(id, ARGV[2])
 if problem then return problem end
 meta = meta or readMeta(id)
-redis.call('ZREM', K.inflight, id)
+redis.call('ZREM', K_inflight, id)
 local attempt = (tonumber(meta.a) or 1) - 1
 if attempt > 0 or meta.e then
-	redis.call('HSET', K.meta, id, cjson.encode({ a = attempt, e = meta.e }))
+	redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = meta.e }))
 else
-	redis.call('HDEL', K.meta, id)
+	redis.call('HDEL', K_meta, id)
 end
-local raw = redis.call('HGET', K.jobs, id)
+local raw = redis.call('HGET', K_jobs, id)
 if not raw then return 'missing' end
 local ok, env = pcall(cjson.decode, raw)
 requeue(id, raw, priorityOf(ok and env), true)

@@ -13,19 +13,19 @@ local function consider(raw)
 		if at and (oldest < 0 or at < oldest) then oldest = at end
 	end
 end
-consider(redis.call('LINDEX', K.waiting, -1))
-consider(redis.call('LINDEX', K.claim, -1))
-local head = redis.call('ZRANGE', K.priority, 0, 0)
-if head[1] then consider(redis.call('HGET', K.jobs, head[1])) end
-local nextDue = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
+consider(redis.call('LINDEX', K_waiting, -1))
+consider(redis.call('LINDEX', K_claim, -1))
+local head = redis.call('ZRANGE', K_priority, 0, 0)
+if head[1] then consider(redis.call('HGET', K_jobs, head[1])) end
+local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
 return {
-	redis.call('LLEN', K.waiting) + redis.call('LLEN', K.claim),
-	redis.call('ZCARD', K.priority),
-	redis.call('ZCARD', K.delayed),
-	redis.call('ZCARD', K.inflight),
-	redis.call('LLEN', K.dead),
-	redis.call('ZCOUNT', K.inflight, '-inf', now),
-	redis.call('ZCOUNT', K.delayed, '-inf', now),
+	redis.call('LLEN', K_waiting) + redis.call('LLEN', K_claim),
+	redis.call('ZCARD', K_priority),
+	redis.call('ZCARD', K_delayed),
+	redis.call('ZCARD', K_inflight),
+	redis.call('LLEN', K_dead),
+	redis.call('ZCOUNT', K_inflight, '-inf', now),
+	redis.call('ZCOUNT', K_delayed, '-inf', now),
 	oldest,
 	now,
 	tonumber(nextDue[2]) or -1,

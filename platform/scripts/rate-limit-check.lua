@@ -3,7 +3,7 @@
 -- A request made at time s counts against every check made before s + window.
 --
 --@keys limit
--- K.limit  the limit's key (ratelimit:{key})
+-- K_limit  the limit's key (ratelimit:{key})
 -- ARGV[1]  max requests per window (whole number > 0)
 -- ARGV[2]  window length in milliseconds (whole number > 0)
 -- ARGV[3]  "1" to consume one request when allowed, "0" to only look
@@ -14,7 +14,7 @@
 --   retryAfterMs  0 when allowed, else ms until the oldest blocking request leaves
 --   resetAtMs     epoch ms when the window is empty again (nowMs when it already is)
 --@include server-time.lua
-local key = K.limit
+local key = K_limit
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local consume = ARGV[3] == '1'

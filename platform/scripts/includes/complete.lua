@@ -3,9 +3,9 @@
 local function completeJob(id, lease)
 	local problem = leaseProblem(id, lease)
 	if problem then return problem end
-	redis.call('ZREM', K.inflight, id)
-	redis.call('HDEL', K.jobs, id)
-	redis.call('HDEL', K.meta, id)
-	redis.call('SREM', K.ids, id)
+	redis.call('ZREM', K_inflight, id)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
+	redis.call('SREM', K_ids, id)
 	return 'done'
 end

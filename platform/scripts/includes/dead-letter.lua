@@ -4,7 +4,7 @@
 local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
 	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
 		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
-	redis.call('LPUSH', K.dead, entry)
-	redis.call('HDEL', K.jobs, id)
-	redis.call('HDEL', K.meta, id)
+	redis.call('LPUSH', K_dead, entry)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
 end

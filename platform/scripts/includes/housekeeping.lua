@@ -9,17 +9,17 @@
 -- Returns how many jobs were promoted, recovered and buried.
 local function housekeep(now, limit, defaultMax)
 	local promoted, recovered, buried = 0, 0, 0
-	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'LIMIT', 0, limit)) do
-		redis.call('ZREM', K.delayed, id)
-		local raw = redis.call('HGET', K.jobs, id)
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_delayed, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_delayed, id)
+		local raw = redis.call('HGET', K_jobs, id)
 		if raw then
 			requeue(id, raw, priorityOf(envelope(raw)), false)
 			promoted = promoted + 1
 		end
 	end
-	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.inflight, '-inf', now, 'LIMIT', 0, limit)) do
-		redis.call('ZREM', K.inflight, id)
-		local raw = redis.call('HGET', K.jobs, id)
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_inflight, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_inflight, id)
+		local raw = redis.call('HGET', K_jobs, id)
 		if raw then
 			local env = envelope(raw)
 			local attempt = tonumber(readMeta(id).a) or 1
@@ -29,12 +29,12 @@ local function housekeep(now, limit, defaultMax)
 				deadLetter(id, raw, reason, attempt, maxAttempts, now)
 				buried = buried + 1
 			else
-				redis.call('HSET', K.meta, id, cjson.encode({ a = attempt, e = reason }))
+				redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = reason }))
 				requeue(id, raw, priorityOf(env), true)
 				recovered = recovered + 1
 			end
 		else
-			redis.call('HDEL', K.meta, id)
+			redis.call('HDEL', K_meta, id)
 		end
 	end
 	return promoted, recovered, buried

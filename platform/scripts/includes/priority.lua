@@ -10,8 +10,8 @@ local function priorityOf(env)
 	return math.floor(p)
 end
 
--- A prioritised job's score in K.priority: higher priority first, then first in, first out
--- by the K.seq counter (its low 32 bits keep any realistic backlog of one priority in order).
+-- A prioritised job's score in K_priority: higher priority first, then first in, first out
+-- by the K_seq counter (its low 32 bits keep any realistic backlog of one priority in order).
 local function priorityScore(p)
-	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K.seq) % 4294967296
+	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
 end

@@ -3,31 +3,31 @@
 -- Moves the next job into flight after the housekeeping: the priority lane first, then a job
 -- a blocked consumer just moved to the claim list (it BLMOVEs there and takes from there, so
 -- a crash in between strands nothing), then the oldest waiting job. The job is recorded in
--- K.inflight with its visibility deadline and handed out under a fresh lease.
+-- K_inflight with its visibility deadline and handed out under a fresh lease.
 -- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
 --      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
 local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 	local now = serverTimeMs()
 	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
 	local function empty()
-		local nextDue = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
+		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
 		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
 	end
 
 	local id, raw, env
 	-- An id whose envelope vanished (a manual edit) is skipped.
 	for _ = 1, 16 do
-		local top = redis.call('ZPOPMIN', K.priority)
+		local top = redis.call('ZPOPMIN', K_priority)
 		if not top[1] then break end
-		raw = redis.call('HGET', K.jobs, top[1])
+		raw = redis.call('HGET', K_jobs, top[1])
 		if raw then
 			id = top[1]
 			env = envelope(raw)
 			break
 		end
 	end
-	if not raw then raw = redis.call('RPOP', K.claim) end
-	if not raw then raw = redis.call('RPOP', K.waiting) end
+	if not raw then raw = redis.call('RPOP', K_claim) end
+	if not raw then raw = redis.call('RPOP', K_waiting) end
 	if not raw then return empty() end
 
 	if not id then
@@ -49,8 +49,8 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 	local attempt = (tonumber(meta.a) or tonumber(env.attempt) or 0) + 1
 	local maxAttempts = tonumber(env.maxAttempts) or defaultMax
 	local deadline = now + visibilityMs
-	redis.call('HSET', K.jobs, id, raw)
-	redis.call('HSET', K.meta, id, cjson.encode({ a = attempt, l = lease, e = meta.e }))
-	redis.call('ZADD', K.inflight, deadline, id)
+	redis.call('HSET', K_jobs, id, raw)
+	redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, l = lease, e = meta.e }))
+	redis.call('ZADD', K_inflight, deadline, id)
 	return {'job', id, raw, attempt, maxAttempts, lease, deadline, now, meta.e or ''}
 end
