@@ -9,10 +9,6 @@
 local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 	local now = serverTimeMs()
 	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
-	local function empty()
-		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
-		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
-	end
 
 	local id, raw, env
 	-- An id whose envelope vanished (a manual edit) is skipped.
@@ -28,7 +24,10 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 	end
 	if not raw then raw = redis.call('RPOP', K_claim) end
 	if not raw then raw = redis.call('RPOP', K_waiting) end
-	if not raw then return empty() end
+	if not raw then
+		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
+		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
+	end
 
 	if not id then
 		env = envelope(raw)
