@@ -2,6 +2,9 @@ import { firstKeyOf, keySlot } from './cluster-slot';
 import type { ChainableCommander, Cluster } from './redis-driver';
 import type { RedisLike } from './scripts';
 
+/** Entries per pipeline: bounds reply buffering while keeping the socket full. */
+export const PIPELINE_CHUNK = 2000;
+
 /** One reply of a pipeline: [error, value]. */
 export type PipelineReply = [Error | null, unknown];
 
@@ -113,4 +116,16 @@ export async function execPipelined(client: RedisLike, entries: PipelineEntry[])
 		}),
 	);
 	return out;
+}
+
+/**
+ * execPipelined over any number of entries: pipelines of PIPELINE_CHUNK entries, all sent at
+ * once, so a large batch neither buffers every reply in one go nor waits a round trip per chunk.
+ */
+export async function execChunked(client: RedisLike, entries: PipelineEntry[]): Promise<PipelineReply[][]> {
+	const chunks: Array<Promise<PipelineReply[][]>> = [];
+	for (let start = 0; start < entries.length; start += PIPELINE_CHUNK) {
+		chunks.push(execPipelined(client, entries.slice(start, start + PIPELINE_CHUNK)));
+	}
+	return (await Promise.all(chunks)).flat();
 }

@@ -31,12 +31,24 @@ export function assertSize(text: string, maxBytes = DEFAULT_MAX_VALUE_BYTES): vo
 	}
 }
 
-/** Parses stored JSON; text that is not JSON is returned as it is (the Python side may store raw strings). */
+/** A stored value read as JSON when it is JSON, else as the text it is (and why it is not JSON). */
+export type Decoded = { json: true; value: unknown } | { json: false; text: string; error: string };
+
+/**
+ * The one "JSON or text" reader: the Python side may store raw strings where the platform
+ * stores JSON, so a value that does not parse is text, not an error.
+ */
+export function decodeJsonOrText(text: string): Decoded {
+	try {
+		return { json: true, value: JSON.parse(text) as unknown };
+	} catch (error) {
+		return { json: false, text, error: (error as Error).message };
+	}
+}
+
+/** The value of decodeJsonOrText itself (null stays null, for a missing key). */
 export function decodeMaybeJson(text: string | null): unknown {
 	if (text === null) return null;
-	try {
-		return JSON.parse(text) as unknown;
-	} catch {
-		return text;
-	}
+	const decoded = decodeJsonOrText(text);
+	return decoded.json ? decoded.value : decoded.text;
 }

@@ -1,8 +1,9 @@
-import { Cluster, Redis } from './redis-driver';
+import { Redis } from './redis-driver';
 import { clusterOptions, redisOptions, type ClientPurpose } from './client-options';
 import { dbFor, fingerprint, type DbRole, type RedisConnectionConfig } from './config';
 import { explainGiveUps, failInFlightOnReconnect } from './driver-workarounds';
-import { installScripts, type RedisLike } from './scripts';
+import { createCluster, createRedis } from './redis-client';
+import type { RedisLike } from './scripts';
 import { settlesWithin } from './timing';
 
 interface PooledClient {
@@ -19,8 +20,8 @@ export interface PoolOptions {
 function createClient(config: RedisConnectionConfig, db: number, purpose: ClientPurpose): RedisLike {
 	const client =
 		config.mode === 'cluster'
-			? new Cluster(config.clusterNodes ?? [{ host: config.host, port: config.port }], clusterOptions(config, purpose))
-			: new Redis(redisOptions(config, db, purpose));
+			? createCluster(config.clusterNodes ?? [{ host: config.host, port: config.port }], clusterOptions(config, purpose))
+			: createRedis(redisOptions(config, db, purpose));
 	// Without a listener, ioredis prints connection errors as unhandled; the commands
 	// themselves reject with the error, which is where we report it.
 	client.on('error', () => undefined);
@@ -28,7 +29,6 @@ function createClient(config: RedisConnectionConfig, db: number, purpose: Client
 		failInFlightOnReconnect(client);
 		explainGiveUps(client);
 	}
-	installScripts(client);
 	return client;
 }
 

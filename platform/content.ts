@@ -1,4 +1,4 @@
-import { ValueError } from './codec';
+import { decodeJsonOrText, ValueError } from './codec';
 
 /**
  * Content values are either raw UTF-8 text (what redis_manager.cache_content stores for a
@@ -14,12 +14,8 @@ export interface DecodedContent {
 
 export function decodeContent(text: string, mode: ContentReadMode): DecodedContent {
 	if (mode === 'text') return { value: text, valueType: 'text' };
-	try {
-		return { value: JSON.parse(text) as unknown, valueType: 'json' };
-	} catch (error) {
-		if (mode === 'json') {
-			throw new ValueError(`the cached value is not JSON (${(error as Error).message}); read it as text instead`);
-		}
-		return { value: text, valueType: 'text' };
-	}
+	const decoded = decodeJsonOrText(text);
+	if (decoded.json) return { value: decoded.value, valueType: 'json' };
+	if (mode === 'json') throw new ValueError(`the cached value is not JSON (${decoded.error}); read it as text instead`);
+	return { value: text, valueType: 'text' };
 }

@@ -1,5 +1,5 @@
 import { decodeMaybeJson, ValueError } from './codec';
-import { defineScript } from './scripts';
+import type { ScriptTarget, Sent } from './scripts';
 
 /**
  * Agent conversation memory in two layouts on Redis lists:
@@ -11,8 +11,6 @@ import { defineScript } from './scripts';
  *   (Python and JS) writes it and reverses it on read.
  */
 export type ConversationFormat = 'platform' | 'langchain';
-
-export const conversationAppendScript = defineScript('conversationAppend', 'conversation-append.lua', 1);
 
 export interface LangChainMessage {
 	type: string;
@@ -82,6 +80,26 @@ export function encodeMessages(format: ConversationFormat, input: unknown): stri
 /** Which side of the list holds the newest message. */
 export function pushSide(format: ConversationFormat): 'L' | 'R' {
 	return format === 'langchain' ? 'L' : 'R';
+}
+
+/**
+ * Appends encoded messages, trims to the newest `maxLength` (0 = no limit) and renews the TTL
+ * (seconds, 0 = leave it) in one script (platform/scripts/conversation-append.lua).
+ */
+export function sendConversationAppend<T extends ScriptTarget>(
+	target: T,
+	key: string,
+	format: ConversationFormat,
+	messages: string[],
+	maxLength: number,
+	ttlSeconds: number,
+): Sent<T, unknown> {
+	return target.conversationAppend(key, pushSide(format), maxLength, ttlSeconds, ...messages) as Sent<T, unknown>;
+}
+
+export function parseConversationAppend(reply: unknown): { length: number; trimmed: number } {
+	const [length, trimmed] = reply as [number, number];
+	return { length, trimmed };
 }
 
 /** LRANGE bounds for the newest `limit` messages (all when limit is undefined). */

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 
-import type { DbRole } from './config';
-
 /**
  * The one key schema shared with the Python side (redis_manager.py). Every key the
  * package reads or writes is built here; the README's key table documents the same names.
@@ -156,17 +154,3 @@ export function normaliseQuery(query: string): string {
 export function searchHash(query: string): string {
 	return createHash('sha256').update(normaliseQuery(query), 'utf8').digest('hex');
 }
-
-/** Which DB role each key family lives in. */
-export const ROLE_OF: Readonly<Record<string, DbRole>> = {
-	session: 'session',
-	conversation: 'session',
-	langchain: 'session',
-	content: 'content',
-	search: 'cache',
-	apiCache: 'cache',
-	queue: 'queue',
-	rateLimit: 'rateLimit',
-	lock: 'default',
-	leaderboard: 'default',
-};

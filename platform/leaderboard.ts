@@ -28,10 +28,3 @@ export function entriesFromReply(reply: unknown, firstRank = 1): LeaderboardEntr
 	}
 	return entries;
 }
-
-/** Scores are doubles in Redis; anything else is refused before sending. */
-export function assertScore(score: number): void {
-	if (typeof score !== 'number' || !Number.isFinite(score)) {
-		throw new RangeError(`a score must be a finite number, got ${String(score)}`);
-	}
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { isCluster } from './cluster-pipeline';
-import { defineScript, queueScript, runScript, type RedisLike } from './scripts';
+import type { RedisLike, ScriptTarget, Sent } from './scripts';
 import { sleep } from './timing';
 
 /**
@@ -16,11 +16,10 @@ import { sleep } from './timing';
  * `r.set('lock:<name>', token, nx=True, ex=ttl)`: their value is the whole token and their
  * TTL their lease; they block Acquire until Redis expires them, and Release / Extend act on
  * them only with that exact token.
+ *
+ * The scripts are platform/scripts/lock-*.lua; each has a `send*` (a call on a client, or a
+ * pipeline entry) and a `parse*` (its reply as a result) here.
  */
-export const LOCK_ACQUIRE = defineScript('lockAcquire', 'lock-acquire.lua', 1);
-export const LOCK_RELEASE = defineScript('lockRelease', 'lock-release.lua', 1);
-export const LOCK_EXTEND = defineScript('lockExtend', 'lock-extend.lua', 1);
-export const LOCK_SWEEP = defineScript('lockSweep', 'lock-sweep.lua', 1);
 
 /** A day: longer leases usually mean a lock that should have been a queue. */
 export const MAX_LOCK_TTL_MS = 24 * 3600 * 1000;
@@ -102,14 +101,14 @@ function assertToken(token: string): void {
 	if (typeof token !== 'string' || token.length === 0) throw new RangeError('the lock token is empty');
 }
 
-/** The acquire script's arguments, for callers that pipeline the first try. */
-export function lockAcquireArgs(token: string, ttlMs: number): Array<string | number> {
+/** One try to take the lock under `token` (callers that pipeline the first try use it too). */
+export function sendLockAcquire<T extends ScriptTarget>(target: T, key: string, token: string, ttlMs: number): Sent<T, unknown> {
 	assertTtl(ttlMs);
 	assertToken(token);
-	return [token, ttlMs];
+	return target.lockAcquire(key, token, ttlMs) as Sent<T, unknown>;
 }
 
-export function parseAcquireReply(reply: unknown, token: string, attempts: number): LockAcquireResult {
+export function parseLockAcquire(reply: unknown, token: string, attempts: number): LockAcquireResult {
 	const [taken, value, tookOver] = (reply as unknown[]).map(Number);
 	return taken === 1
 		? { acquired: true, token, expiresAtMs: value, attempts, tookOver: tookOver === 1 }
@@ -123,12 +122,11 @@ export function parseAcquireReply(reply: unknown, token: string, attempts: numbe
  */
 export async function acquireLock(client: RedisLike, key: string, options: LockAcquireOptions): Promise<LockAcquireResult> {
 	const token = options.token ?? newLockToken();
-	const args = lockAcquireArgs(token, options.ttlMs);
 	const waitMs = options.waitMs ?? 0;
 	const retryMs = Math.max(1, options.retryMs ?? 100);
 	const deadline = Date.now() + waitMs;
 	for (let attempts = 1; ; attempts++) {
-		const result = parseAcquireReply(await runScript(client, LOCK_ACQUIRE, [key], args), token, attempts);
+		const result = parseLockAcquire(await sendLockAcquire(client, key, token, options.ttlMs), token, attempts);
 		const left = deadline - Date.now();
 		if (result.acquired || left <= 0) return result;
 		const jittered = retryMs * (0.5 + Math.random() / 2);
@@ -137,7 +135,12 @@ export async function acquireLock(client: RedisLike, key: string, options: LockA
 	}
 }
 
-export function parseReleaseReply(reply: unknown): LockReleaseOutcome {
+export function sendLockRelease<T extends ScriptTarget>(target: T, key: string, token: string): Sent<T, unknown> {
+	assertToken(token);
+	return target.lockRelease(key, token) as Sent<T, unknown>;
+}
+
+export function parseLockRelease(reply: unknown): LockReleaseOutcome {
 	switch (Number(reply)) {
 		case 1:
 			return 'released';
@@ -151,28 +154,20 @@ export function parseReleaseReply(reply: unknown): LockReleaseOutcome {
 }
 
 export async function releaseLock(client: RedisLike, key: string, token: string): Promise<LockReleaseOutcome> {
-	assertToken(token);
-	return parseReleaseReply(await runScript(client, LOCK_RELEASE, [key], [token]));
-}
-
-export function queueReleaseLock(pipeline: unknown, key: string, token: string): void {
-	assertToken(token);
-	queueScript(pipeline, LOCK_RELEASE, [key], [token]);
+	return parseLockRelease(await sendLockRelease(client, key, token));
 }
 
 export async function extendLock(client: RedisLike, key: string, token: string, ttlMs: number): Promise<LockExtendResult> {
-	assertToken(token);
-	assertTtl(ttlMs);
-	return parseExtendReply(await runScript(client, LOCK_EXTEND, [key], [token, ttlMs]));
+	return parseLockExtend(await sendLockExtend(client, key, token, ttlMs));
 }
 
-export function queueExtendLock(pipeline: unknown, key: string, token: string, ttlMs: number): void {
+export function sendLockExtend<T extends ScriptTarget>(target: T, key: string, token: string, ttlMs: number): Sent<T, unknown> {
 	assertToken(token);
 	assertTtl(ttlMs);
-	queueScript(pipeline, LOCK_EXTEND, [key], [token, ttlMs]);
+	return target.lockExtend(key, token, ttlMs) as Sent<T, unknown>;
 }
 
-export function parseExtendReply(reply: unknown): LockExtendResult {
+export function parseLockExtend(reply: unknown): LockExtendResult {
 	const [code, expiresAtMs] = (reply as unknown[]).map(Number);
 	if (code === 1) return { extended: true, outcome: 'extended', expiresAtMs };
 	const outcome = code === 0 ? 'notOwner' : code === -2 ? 'expired' : 'notHeld';
@@ -210,7 +205,7 @@ export async function sweepExpiredLocks(
 			cursor = next;
 			for (const key of keys) {
 				report.scanned += 1;
-				const [state, ago] = ((await runScript(client, LOCK_SWEEP, [key], [options.dryRun ? '0' : '1'])) as unknown[]).map(Number);
+				const [state, ago] = (await client.lockSweep(key, options.dryRun ? '0' : '1')).map(Number);
 				if (state === 1) report.expired.push({ key, endedMsAgo: ago });
 			}
 		} while (cursor !== '0');

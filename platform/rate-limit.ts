@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { defineScript, queueScript, runScript, type RedisLike } from './scripts';
+import type { RedisLike, ScriptTarget, Sent } from './scripts';
 
 /**
  * Exact sliding-window rate limiting, one Lua script per check (platform/scripts/
@@ -8,7 +8,6 @@ import { defineScript, queueScript, runScript, type RedisLike } from './scripts'
  * through, timed by the Redis server's clock; the key expires with its newest request, so
  * an idle limit costs nothing. Used by the n8n node, the bench and the reliability suite.
  */
-export const RATE_LIMIT_CHECK = defineScript('rateLimitCheck', 'rate-limit-check.lua', 1);
 
 /** A sorted set of one member per request: keep limits within what a key can sensibly hold. */
 export const MAX_RATE_LIMIT_REQUESTS = 1_000_000;
@@ -51,13 +50,16 @@ export function assertRateLimitRule(rule: RateLimitRule): void {
 	}
 }
 
-/** The script's arguments; a fresh nonce per call keeps members unique. */
-export function rateLimitArgs(rule: RateLimitRule, consume: boolean): Array<string | number> {
-	return [rule.maxRequests, rule.windowMs, consume ? '1' : '0', randomBytes(8).toString('hex')];
+/**
+ * One check of `key` (`consume: false` only looks), on a client or a pipeline; read the reply
+ * with parseRateLimitCheck. A fresh nonce per call keeps the window's members unique.
+ */
+export function sendRateLimitCheck<T extends ScriptTarget>(target: T, key: string, rule: RateLimitRule, consume: boolean): Sent<T, unknown> {
+	assertRateLimitRule(rule);
+	return target.rateLimitCheck(key, rule.maxRequests, rule.windowMs, consume ? '1' : '0', randomBytes(8).toString('hex')) as Sent<T, unknown>;
 }
 
-/** Turns the script's reply into a result. */
-export function parseRateLimitReply(reply: unknown, rule: RateLimitRule): RateLimitResult {
+export function parseRateLimitCheck(reply: unknown, rule: RateLimitRule): RateLimitResult {
 	if (!Array.isArray(reply) || reply.length < 5) {
 		throw new Error(`Unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);
 	}
@@ -82,15 +84,7 @@ export async function checkRateLimit(
 	rule: RateLimitRule,
 	{ consume = true }: { consume?: boolean } = {},
 ): Promise<RateLimitResult> {
-	assertRateLimitRule(rule);
-	const reply = await runScript(client, RATE_LIMIT_CHECK, [key], rateLimitArgs(rule, consume));
-	return parseRateLimitReply(reply, rule);
-}
-
-/** Queues a check on a pipeline (the client needs installScripts() first); read the reply with parseRateLimitReply. */
-export function queueRateLimit(pipeline: unknown, key: string, rule: RateLimitRule, consume: boolean): void {
-	assertRateLimitRule(rule);
-	queueScript(pipeline, RATE_LIMIT_CHECK, [key], rateLimitArgs(rule, consume));
+	return parseRateLimitCheck(await sendRateLimitCheck(client, key, rule, consume), rule);
 }
 
 /** Forgets every counted request of a limit; true when there was something to forget. */

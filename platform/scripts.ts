@@ -1,100 +1,131 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Cluster, Redis } from './redis-driver';
+import { declaredKeys, readLuaScript } from './lua-source';
+import type { ChainableCommander, Cluster, Redis, Result } from './redis-driver';
 
 /**
- * Lua scripts are first-class files in platform/scripts/, each one atomic state change,
- * loaded once and installed on every client as a custom command (EVALSHA with a
- * transparent fallback, also inside pipelines).
+ * The script registry. Every Lua script of the platform lives in platform/scripts/ (shared
+ * fragments in platform/scripts/includes/, pasted in by lua-source.ts) and is listed here
+ * once. The registry is read when the first client is created (redis-client.ts hands it to
+ * ioredis' `scripts` option), so every client and every pipeline made from it carries every
+ * script as a command: `client.queueTake(...)` or `pipeline.queueTake(...)`, typed below,
+ * run as EVALSHA with ioredis' fallback to EVAL. Domain modules wrap each command in a
+ * `send*` function (keys and arguments) and a `parse*` function (reply to result).
  */
+
+export type RedisLike = Redis | Cluster;
+
+/** Where a script call goes: a client (the call returns its reply) or a pipeline (the call joins it). */
+export type ScriptTarget = RedisLike | ChainableCommander;
+
+export type ScriptArg = string | number | Buffer;
+
+/** What a call on `T` returns: the reply's promise on a client, the pipeline itself on a pipeline. */
+export type Sent<T extends ScriptTarget, Reply> = T extends ChainableCommander ? ChainableCommander : Promise<Reply>;
+
+/** Command name -> source file in platform/scripts/. */
+const FILES = {
+	conversationAppend: 'conversation-append.lua',
+	lockAcquire: 'lock-acquire.lua',
+	lockExtend: 'lock-extend.lua',
+	lockRelease: 'lock-release.lua',
+	lockSweep: 'lock-sweep.lua',
+	queueComplete: 'queue-complete.lua',
+	queueCompleteTake: 'queue-complete-take.lua',
+	queueEnqueue: 'queue-enqueue.lua',
+	queueExtend: 'queue-extend.lua',
+	queueFail: 'queue-fail.lua',
+	queuePurgeDead: 'queue-purge-dead.lua',
+	queueRecover: 'queue-recover.lua',
+	queueRelease: 'queue-release.lua',
+	queueRetryDead: 'queue-retry-dead.lua',
+	queueStats: 'queue-stats.lua',
+	queueTake: 'queue-take.lua',
+	rateLimitCheck: 'rate-limit-check.lua',
+} as const;
+
+export type ScriptName = keyof typeof FILES;
+
+export type QueueTakeReply =
+	| [kind: 'job', id: string, envelope: string, attempt: number, maxAttempts: number, lease: string, deadline: number, now: number, lastError: string]
+	| [kind: 'empty', nextRunAt: number, now: number, promoted: number, recovered: number, buried: number];
+
+export type QueueCompleteReply = 'done' | 'missing' | 'stale';
+
+declare module 'ioredis' {
+	// Replies as they come off the wire; each domain module's parse* turns them into results.
+	interface RedisCommander<Context> {
+		conversationAppend(...args: ScriptArg[]): Result<[length: number, trimmed: number], Context>;
+		lockAcquire(...args: ScriptArg[]): Result<number[], Context>;
+		lockExtend(...args: ScriptArg[]): Result<number[], Context>;
+		lockRelease(...args: ScriptArg[]): Result<number, Context>;
+		lockSweep(...args: ScriptArg[]): Result<number[], Context>;
+		queueComplete(...args: ScriptArg[]): Result<QueueCompleteReply, Context>;
+		queueCompleteTake(...args: ScriptArg[]): Result<[QueueCompleteReply, QueueTakeReply], Context>;
+		queueEnqueue(...args: ScriptArg[]): Result<[enqueued: number, runAt: number], Context>;
+		queueExtend(...args: ScriptArg[]): Result<[status: string, deadline?: number], Context>;
+		queueFail(...args: ScriptArg[]): Result<[status: string, attempt?: number, at?: number], Context>;
+		queuePurgeDead(...args: ScriptArg[]): Result<number, Context>;
+		queueRecover(...args: ScriptArg[]): Result<[promoted: number, recovered: number, buried: number], Context>;
+		queueRelease(...args: ScriptArg[]): Result<'released' | 'missing' | 'stale', Context>;
+		queueRetryDead(...args: ScriptArg[]): Result<number, Context>;
+		queueStats(...args: ScriptArg[]): Result<number[], Context>;
+		queueTake(...args: ScriptArg[]): Result<QueueTakeReply, Context>;
+		rateLimitCheck(...args: ScriptArg[]): Result<number[], Context>;
+	}
+}
+
 export interface LuaScript {
-	readonly name: string;
-	readonly numberOfKeys: number;
+	readonly name: ScriptName;
+	readonly file: string;
+	/** The key names the script declares (`--@keys`), in the order it receives them. */
+	readonly keys: readonly string[];
+	/** The script with its includes expanded, exactly as the build ships it. */
 	readonly lua: string;
 }
 
-const registry = new Map<string, LuaScript>();
-
+/** platform/scripts/ from the sources, dist/platform/scripts/ (already expanded) from the build. */
 export function scriptsDir(): string {
 	return join(__dirname, 'scripts');
 }
 
-/** Declares a script from `platform/scripts/<file>`; call at module load. */
-export function defineScript(name: string, file: string, numberOfKeys: number): LuaScript {
-	const existing = registry.get(name);
-	if (existing) return existing;
-	const script: LuaScript = { name, numberOfKeys, lua: readFileSync(join(scriptsDir(), file), 'utf8') };
-	registry.set(name, script);
+let registry: ReadonlyMap<ScriptName, LuaScript> | undefined;
+
+function loadRegistry(): ReadonlyMap<ScriptName, LuaScript> {
+	registry ??= new Map(
+		(Object.entries(FILES) as Array<[ScriptName, string]>).map(([name, file]) => {
+			const lua = readLuaScript(join(scriptsDir(), file));
+			return [name, { name, file, keys: declaredKeys(lua, file), lua }];
+		}),
+	);
+	return registry;
+}
+
+export function luaScript(name: ScriptName): LuaScript {
+	const script = loadRegistry().get(name);
+	if (!script) throw new Error(`No Lua script is registered as "${name}"`);
 	return script;
 }
 
-/** One script file of a composed script and how many arguments it takes. */
-export interface ScriptPart {
-	file: string;
-	/** How many arguments this part takes; they follow the previous part's in the composed ARGV. */
-	argCount: number;
+export function allScripts(): LuaScript[] {
+	return [...loadRegistry().values()];
+}
+
+/** ioredis' `scripts` client option: every script as a command, keys counted from its declaration. */
+export function scriptCommands(): Record<ScriptName, { lua: string; numberOfKeys: number }> {
+	const commands = {} as Record<ScriptName, { lua: string; numberOfKeys: number }>;
+	for (const script of loadRegistry().values()) commands[script.name] = { lua: script.lua, numberOfKeys: script.keys.length };
+	return commands;
 }
 
 /**
- * Declares a script that runs several script files one after another in one call (one round
- * trip, one atomic unit), each file unchanged: its body becomes a local function whose KEYS
- * and ARGV parameters shadow the globals, so a `return` in it ends only that part. Every part
- * sees all KEYS and its own slice of ARGV; the reply is the list of the parts' replies.
+ * The keys a script declares, picked by name from an object of named keys (a queue's
+ * QueueKeys), so each script receives exactly the keys it uses, in its own order.
  */
-export function defineComposedScript(name: string, parts: ScriptPart[], numberOfKeys: number): LuaScript {
-	const existing = registry.get(name);
-	if (existing) return existing;
-	// A part may write before a later part reads TIME; effects replication must be on from the start.
-	const lines = ['if redis.replicate_commands then redis.replicate_commands() end'];
-	let next = 1;
-	parts.forEach((part, i) => {
-		const body = readFileSync(join(scriptsDir(), part.file), 'utf8');
-		lines.push(`local function part${i + 1}(KEYS, ARGV)`, body, 'end');
-		const args = Array.from({ length: part.argCount }, (_, k) => `ARGV[${next + k}]`);
-		next += part.argCount;
-		lines.push(`local reply${i + 1} = part${i + 1}(KEYS, {${args.join(', ')}})`);
+export function keysFor(name: ScriptName, named: object): string[] {
+	return luaScript(name).keys.map((key) => {
+		const value = (named as Record<string, unknown>)[key];
+		if (typeof value !== 'string') throw new Error(`Script ${name} needs the key "${key}", which was not given`);
+		return value;
 	});
-	lines.push(`return {${parts.map((_, i) => `reply${i + 1}`).join(', ')}}`);
-	const script: LuaScript = { name, numberOfKeys, lua: lines.join('\n') };
-	registry.set(name, script);
-	return script;
-}
-
-export type RedisLike = Redis | Cluster;
-
-/** Installs every declared script on a client, so that pipelines created afterwards carry them. */
-export function installScripts(client: RedisLike): void {
-	for (const script of registry.values()) {
-		if (typeof (client as unknown as Record<string, unknown>)[script.name] === 'function') continue;
-		client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-	}
-}
-
-type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>;
-
-/** Runs a script directly on a client (outside a pipeline). */
-export async function runScript(
-	client: RedisLike,
-	script: LuaScript,
-	keys: string[],
-	args: Array<string | number>,
-): Promise<unknown> {
-	installScripts(client);
-	const fn = (client as unknown as Record<string, ScriptCall>)[script.name];
-	return fn.call(client, ...keys, ...args);
-}
-
-/** Queues a script call on a pipeline; the client must have had installScripts() first. */
-export function queueScript(
-	pipeline: unknown,
-	script: LuaScript,
-	keys: string[],
-	args: Array<string | number>,
-): void {
-	const fn = (pipeline as Record<string, (...a: Array<string | number>) => unknown>)[script.name];
-	if (typeof fn !== 'function') {
-		throw new Error(`Script ${script.name} was not installed on the client before the pipeline was made`);
-	}
-	fn.call(pipeline, ...keys, ...args);
 }

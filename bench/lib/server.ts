@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 
-import { Redis } from '../../platform/redis-driver';
+import { createRedis } from '../../platform/redis-client';
+import type { Redis } from '../../platform/redis-driver';
 import { parseRedisUrl, startRedisServer, REDIS_CONF, type RedisServerHandle } from '../../test/helpers/redis-server';
 
 /** The server every suite runs against: our own redis-server (our redis.conf), or REDIS_URL. */
@@ -15,7 +16,7 @@ export interface BenchServer {
 	version: string;
 	/** Config values that matter for throughput, from CONFIG GET. */
 	settings: Record<string, string>;
-	/** A fresh raw client on one DB; the caller quits it. */
+	/** A fresh raw client on one DB (with our scripts, as the pool's have them); the caller quits it. */
 	raw(db?: number): Redis;
 	/** Credential data as n8n's credential form stores it. */
 	credentials(): Record<string, unknown>;
@@ -40,7 +41,7 @@ export async function startBenchServer(args?: string[]): Promise<BenchServer> {
 	}
 	const parts = parseRedisUrl(url);
 	const raw = (db = 0) =>
-		new Redis({ host: parts.host, port: parts.port, username: parts.username, password: parts.password, db, lazyConnect: false });
+		createRedis({ host: parts.host, port: parts.port, username: parts.username, password: parts.password, db, lazyConnect: false });
 	const probe = raw();
 	const info = await probe.info('server');
 	const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';

@@ -10,9 +10,8 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { KeySchema } from '../../platform/keys';
-import { installScripts } from '../../platform/scripts';
-import { prepareEnqueue, pipelineEnqueue } from '../../platform/queue';
-import { queueRateLimit } from '../../platform/rate-limit';
+import { prepareEnqueue, sendEnqueue } from '../../platform/queue';
+import { sendRateLimitCheck } from '../../platform/rate-limit';
 import type { Redis } from '../../platform/redis-driver';
 import { RESOURCES } from '../../nodes/MarketingRedis/resources';
 import { BenchWorkflow, BASELINE_NODE, OUR_NODE } from '../lib/n8n-runner';
@@ -151,7 +150,7 @@ const SCENARIOS: Scenario[] = [
 		ours: { resource: 'rateLimit', operation: 'check', limitKey: '={{ $json.user }}', maxRequests: 1_000_000, windowSeconds: 10 },
 		baselineA: { operation: 'incr', database: 4, key: '={{ "ratelimit-fixed:" + $json.user }}', expire: true, ttl: 10 },
 		baselineB: (pipe, item) =>
-			queueRateLimit(pipe, keys.rateLimit(item.user), { maxRequests: 1_000_000, windowMs: 10_000 }, true),
+			void sendRateLimitCheck(pipe, keys.rateLimit(item.user), { maxRequests: 1_000_000, windowMs: 10_000 }, true),
 		async check(outputs) {
 			const first = outputs[0][0].json;
 			if (first.allowed !== true || typeof first.remaining !== 'number') fail(`Check Rate Limit returned ${JSON.stringify(first)}`);
@@ -170,7 +169,7 @@ const SCENARIOS: Scenario[] = [
 		limit: 'set',
 		ours: { resource: 'job', operation: 'enqueue', queue: QUEUE_OURS, payload: '={{ $json.data }}' },
 		baselineA: { operation: 'push', database: 3, key: `queue:${QUEUE_A}`, value: '={{ JSON.stringify($json.data) }}' },
-		baselineB: (pipe, item) => pipelineEnqueue(pipe, keys.queue(QUEUE_OURS), prepareEnqueue({ payload: item.data })),
+		baselineB: (pipe, item) => void sendEnqueue(pipe, keys.queue(QUEUE_OURS), prepareEnqueue({ payload: item.data })),
 		async check(outputs, raw) {
 			const first = outputs[0][0].json;
 			if (first.enqueued !== true || typeof first.jobId !== 'string' && typeof first.id !== 'string') {
@@ -244,7 +243,6 @@ export async function runBatchSuite(
 			continue;
 		}
 		const raw = server.raw(scenario.db);
-		installScripts(raw);
 		notes.push(`${scenario.name}, Baseline A: ${scenario.baselineNote}.`);
 		try {
 			for (const size of options.sizes) {

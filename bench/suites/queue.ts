@@ -1,9 +1,9 @@
 /**
- * 4. Queue throughput, ours (platform/queue.ts: Lua per state change, visibility timeout,
+ * 4. Queue throughput, ours (platform/queue/: Lua per state change, visibility timeout,
  *    at-least-once) against BullMQ (Lua per state change, locks and stalled-job checks,
  *    at-least-once) on the same server, in the same run, with 1 and 4 workers:
  *    - enqueue: N jobs through each library's batch API (our pipelined enqueue, BullMQ addBulk);
- *    - dequeue: N jobs taken without acknowledging (ours: take; BullMQ: Worker.getNextJob);
+ *    - dequeue: N jobs taken without acknowledging (ours: dequeue; BullMQ: Worker.getNextJob);
  *    - ack: those N jobs completed (ours: complete; BullMQ: moveToCompleted, removeOnComplete);
  *    - worker: N jobs through each library's worker loop with a no-op handler, take+handle+ack.
  *    Each worker has its own connection(s). Completed jobs are deleted by both.
@@ -12,8 +12,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job as BullJob } from 'bullmq';
 
 import { KeySchema } from '../../platform/keys';
-import { measureQueueThroughput } from '../../platform/queue';
 import type { Redis } from '../../platform/redis-driver';
+import { measureQueueThroughput } from '../lib/queue-throughput';
 import type { BenchServer } from '../lib/server';
 import { fmtRate, fmtRatio, median, nowMs, ratio } from '../lib/stats';
 import type { Section } from '../lib/report';

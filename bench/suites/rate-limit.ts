@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 
 import { KeySchema } from '../../platform/keys';
 import { checkRateLimit } from '../../platform/rate-limit';
-import { installScripts } from '../../platform/scripts';
 import type { BenchServer } from '../lib/server';
 import { fmtRate, median, nowMs } from '../lib/stats';
 import type { Section } from '../lib/report';
@@ -42,7 +41,6 @@ export async function runRateLimitSuite(
 	options: { checks: number; keys: number; repeats: number },
 ): Promise<RateLimitFigures[]> {
 	const client = server.raw(RATE_LIMIT_DB);
-	installScripts(client);
 	const schema = new KeySchema('');
 	const cases = [
 		{ name: 'one hot key (100/min: all but 100 refused)', keyOf: (tag: string) => () => schema.rateLimit(`bench-hot-${tag}`), distinct: 1 },

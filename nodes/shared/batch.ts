@@ -2,12 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { ItemParams } from './params';
 import { redisFailure } from './errors';
-import { installScripts } from '../../platform/scripts';
-import { execPipelined } from '../../platform/cluster-pipeline';
+import { execChunked, type PipelineReply } from '../../platform/cluster-pipeline';
 import type { ItemResult, OperationEnv, PipelinedItem, PipelinedOperation, SequentialOperation } from './operation';
-
-/** Items per pipeline chunk: bounds reply buffering while keeping the socket full. */
-const CHUNK = 2000;
 
 type Outcome = { index: number; result: ItemResult | null } | { index: number; error: Error };
 
@@ -70,36 +66,28 @@ export async function runPipelined(
 		}
 	}
 	if (planned.length > 0) {
-		const client = env.client(op.role);
-		installScripts(client);
-		const chunks: Array<Promise<Outcome[]>> = [];
-		for (let start = 0; start < planned.length; start += CHUNK) {
-			chunks.push(sendChunk(ctx, op, env, client, planned.slice(start, start + CHUNK)));
-		}
-		for (const chunk of await Promise.all(chunks)) outcomes.push(...chunk);
+		// Chunked pipelines (one pipeline per node and chunk in Cluster mode), replies mapped back to items.
+		const replies = await execChunked(env.client(op.role), planned.map(({ plan }) => plan));
+		planned.forEach(({ index, plan }, n) => outcomes.push(readItem(ctx, op, env, index, plan, replies[n])));
 	}
 	return collect(ctx, outcomes, outputs, op.errorOutput);
 }
 
-/** One chunk of items: pipelined (one pipeline per node in Cluster mode), replies mapped back to items. */
-async function sendChunk(
+function readItem(
 	ctx: IExecuteFunctions,
 	op: PipelinedOperation,
 	env: OperationEnv,
-	client: ReturnType<OperationEnv['client']>,
-	chunk: Planned[],
-): Promise<Outcome[]> {
-	const replies = await execPipelined(client, chunk.map(({ plan }) => plan));
-	return chunk.map(({ index, plan }, n) => {
-		const mine = replies[n];
-		const failed = mine.find(([err]) => err);
-		if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
-		try {
-			return { index, result: plan.read(mine.map(([, value]) => value)) };
-		} catch (error) {
-			return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
-		}
-	});
+	index: number,
+	plan: PipelinedItem,
+	mine: PipelineReply[],
+): Outcome {
+	const failed = mine.find(([err]) => err);
+	if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
+	try {
+		return { index, result: plan.read(mine.map(([, value]) => value)) };
+	} catch (error) {
+		return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
+	}
 }
 
 /** Runs an item-by-item operation, in item order. */

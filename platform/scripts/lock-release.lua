@@ -1,7 +1,8 @@
 -- Deletes a lock only when it carries the caller's token: compare and delete in one step,
 -- so a lock whose lease ended and that another worker then took is never removed.
 --
--- KEYS[1]  lock:{name}
+--@keys lock
+-- K_lock   lock:{name}
 -- ARGV[1]  the token returned by Acquire
 --
 -- Our locks have no TTL and the value "<deadline ms>:<token>" (see lock-acquire.lua); a
@@ -13,7 +14,9 @@
 --            knows it ran past its lease
 --          0 held under another token (left alone)
 --         -1 not held by anyone
-local key = KEYS[1]
+--@include server-time.lua
+--@include lock-value.lua
+local key = K_lock
 local current = redis.call('GET', key)
 if not current then
 	return -1
@@ -25,9 +28,7 @@ if redis.call('PTTL', key) >= 0 then
 	redis.call('DEL', key)
 	return 1
 end
-local sep = string.find(current, ':', 1, true)
-local deadline = sep and string.match(string.sub(current, 1, sep - 1), '^%d+$')
-local holder = deadline and string.sub(current, sep + 1) or current
+local deadline, holder = parseLockValue(current)
 if holder ~= ARGV[1] then
 	return 0
 end
@@ -35,9 +36,7 @@ redis.call('DEL', key)
 if not deadline then
 	return 1
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if tonumber(deadline) > now then
+if deadline > serverTimeMs() then
 	return 1
 end
 return 2

@@ -2,27 +2,26 @@
 -- keyspace does not keep one dead key per lock name. Only our own lease values are judged:
 -- a key with a Redis TTL (a foreign lock) or a value without a deadline is left alone.
 --
--- KEYS[1]  lock:{name}
+--@keys lock
+-- K_lock   lock:{name}
 -- ARGV[1]  "1" to delete, "0" to only report
 --
 -- Returns { state, msSinceDeadline }: state 1 ended (deleted when asked), 0 still held or
 -- not ours to judge, -1 gone. msSinceDeadline is how long ago the lease ended (0 otherwise).
-local key = KEYS[1]
+--@include server-time.lua
+--@include lock-value.lua
+local key = K_lock
 if redis.call('TYPE', key).ok ~= 'string' then
 	return { -1, 0 }
 end
 if redis.call('PTTL', key) >= 0 then
 	return { 0, 0 }
 end
-local current = redis.call('GET', key)
-local sep = string.find(current, ':', 1, true)
-local held = sep and string.match(string.sub(current, 1, sep - 1), '^%d+$')
+local held = parseLockValue(redis.call('GET', key))
 if not held then
 	return { 0, 0 }
 end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-held = tonumber(held)
+local now = serverTimeMs()
 if held > now then
 	return { 0, 0 }
 end

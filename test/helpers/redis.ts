@@ -1,8 +1,9 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { randomBytes } from 'node:crypto';
 
 import { defaultConfig, type RedisConnectionConfig } from '../../platform/config';
+import { createRedis } from '../../platform/redis-client';
 import { parseRedisUrl } from './redis-server';
 
 /** The test server (started by global-setup, or REDIS_URL). */
@@ -54,10 +55,13 @@ export function testCredentials(overrides: ICredentialDataDecryptedObject = {}):
 
 const opened: Redis[] = [];
 
-/** A raw ioredis client on one DB, as redis-py would talk to the server. Closed by closeRawClients(). */
+/**
+ * A raw ioredis client on one DB, as redis-py would talk to the server (it also carries our
+ * scripts, as every platform client does). Closed by closeRawClients().
+ */
 export function rawClient(db = 0): Redis {
 	const s = testServer();
-	const client = new Redis({ host: s.host, port: s.port, username: s.username, password: s.password, db });
+	const client = createRedis({ host: s.host, port: s.port, username: s.username, password: s.password, db });
 	opened.push(client);
 	return client;
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type Redis from 'ioredis';
@@ -6,6 +5,7 @@ import type Redis from 'ioredis';
 import { runNode } from '../helpers/n8n';
 import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
+import { readLuaScript } from '../../platform/lua-source';
 import { scriptsDir } from '../../platform/scripts';
 import { acquireLock, encodeLockValue, extendLock, parseLockValue, releaseLock, sweepExpiredLocks } from '../../platform/lock';
 
@@ -273,7 +273,8 @@ describe('Lock resource', () => {
 	it('interop: a Python worker running the same Lua (redis-py register_script) shares leases with the node', async () => {
 		const p = uniquePrefix('lk');
 		const raw = rawClient(LOCK_DB);
-		const lua = (file: string) => readFileSync(join(scriptsDir(), file), 'utf8');
+		// The file as the build ships it (includes expanded), which is what Python loads.
+		const lua = (file: string) => readLuaScript(join(scriptsDir(), file));
 		const key = `lock:${p}campaign_123`;
 		// Python: acquire = r.register_script(lua); acquire(keys=[key], args=[token, 30000])
 		const [taken, deadline] = (await raw.eval(lua('lock-acquire.lua'), 1, key, 'py-token', 30_000)) as number[];

@@ -5,7 +5,8 @@
  */
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema, type QueueKeys } from '../../platform/keys';
-import { JobQueue, QueueWorker, isJob, type Job, type SettledOutcome } from '../../platform/queue';
+import { JobQueue, QueueWorker, type Job, type SettledOutcome, type TakeOptions } from '../../platform/queue';
+import type { Redis } from '../../platform/redis-driver';
 import type { RedisLike } from '../../platform/scripts';
 import { closeRawClients, rawClient, testConfig, uniquePrefix } from '../helpers/redis';
 
@@ -25,17 +26,27 @@ function newQueue(label = 'ct'): { queue: JobQueue; keys: QueueKeys; client: Red
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function expectJob(value: unknown): Job {
-	expect(isJob(value as Job)).toBe(true);
+	expect(value).toMatchObject({ id: expect.any(String), lease: expect.any(String) });
 	return value as Job;
+}
+
+async function take(queue: JobQueue, options: TakeOptions = {}): Promise<Job | null> {
+	return (await queue.dequeue(options)).jobs[0] ?? null;
+}
+
+/** The worker's ack: complete one job and take the next in the same call. */
+async function completeAndTake(queue: JobQueue, id: string, lease: string, options: TakeOptions = {}) {
+	const { completed, jobs, nextRunAt } = await queue.dequeue({ ...options, completing: { id, lease } });
+	return { outcome: completed, next: jobs[0], nextRunAt };
 }
 
 describe('complete and take next (one script call)', () => {
 	it('acks the finished job and takes the next one under a new lease and deadline', async () => {
 		const { queue, keys } = newQueue();
 		const [a, b] = await queue.enqueue([{ payload: { n: 1 }, id: 'job-a' }, { payload: { n: 2 } }]);
-		const first = (await queue.take({ visibilityMs: 30_000 }))!;
+		const first = (await take(queue, { visibilityMs: 30_000 }))!;
 		expect(first.id).toBe(a.id);
-		const { outcome, next } = await queue.completeAndTake(first.id, first.lease, { visibilityMs: 45_000 });
+		const { outcome, next } = await completeAndTake(queue, first.id, first.lease, { visibilityMs: 45_000 });
 		expect(outcome).toBe('done');
 		const second = expectJob(next);
 		expect(second.id).toBe(b.id);
@@ -53,17 +64,17 @@ describe('complete and take next (one script call)', () => {
 		// The visibility asked for is the one applied (deadline = server now + visibility).
 		expect(second.visibleAt - first.visibleAt).toBeGreaterThanOrEqual(15_000);
 		expect(second.visibleAt - first.visibleAt).toBeLessThan(25_000);
-		const taken = await queue.completeAndTake(second.id, second.lease);
+		const taken = await completeAndTake(queue, second.id, second.lease);
 		expect(taken.outcome).toBe('done');
-		expect(isJob(taken.next)).toBe(false);
-		expect((await queue.enqueueOne({ payload: 1, id: 'job-a' })).enqueued).toBe(true);
+		expect(taken.next).toBeUndefined();
+		expect((await queue.enqueue([{ payload: 1, id: 'job-a' }]))[0].enqueued).toBe(true);
 	});
 
 	it('refuses the ack under a stale lease but still takes the next job', async () => {
 		const { queue, keys } = newQueue();
 		await queue.enqueue([{ payload: 'x' }, { payload: 'y' }]);
-		const x = (await queue.take())!;
-		const { outcome, next } = await queue.completeAndTake(x.id, 'not-the-lease');
+		const x = (await take(queue))!;
+		const { outcome, next } = await completeAndTake(queue, x.id, 'not-the-lease');
 		expect(outcome).toBe('stale');
 		expect(expectJob(next).payload).toBe('y');
 		// x is untouched: still in flight under its own lease, and its real lease still acks it.
@@ -74,23 +85,22 @@ describe('complete and take next (one script call)', () => {
 	it('reports a missing job and an empty queue with the next delayed run time', async () => {
 		const { queue } = newQueue();
 		const [later] = await queue.enqueue([{ payload: 'later', delayMs: 60_000 }]);
-		const { outcome, next } = await queue.completeAndTake('no-such-job', '');
+		const { outcome, next, nextRunAt } = await completeAndTake(queue, 'no-such-job', '');
 		expect(outcome).toBe('missing');
-		expect(isJob(next)).toBe(false);
-		if (isJob(next)) return;
-		expect(next.nextRunAt).toBe(later.runAt);
+		expect(next).toBeUndefined();
+		expect(nextRunAt).toBe(later.runAt);
 	});
 
 	it('does the take housekeeping: recovers a stalled job and promotes a due delayed one', async () => {
 		const { queue } = newQueue();
 		const [stalledJob] = await queue.enqueue([{ payload: 'stalled' }]);
-		const lost = (await queue.take({ visibilityMs: 50 }))!;
+		const lost = (await take(queue, { visibilityMs: 50 }))!;
 		expect(lost.id).toBe(stalledJob.id);
 		await queue.enqueue([{ payload: 'delayed', delayMs: 50 }, { payload: 'current' }]);
-		const current = (await queue.take({ visibilityMs: 30_000 }))!;
+		const current = (await take(queue, { visibilityMs: 30_000 }))!;
 		expect(current.payload).toBe('current');
 		await sleep(150);
-		const { outcome, next } = await queue.completeAndTake(current.id, current.lease);
+		const { outcome, next } = await completeAndTake(queue, current.id, current.lease);
 		expect(outcome).toBe('done');
 		// The stalled job returns to the head (it runs next, attempt 2, with why it came back).
 		const again = expectJob(next);
@@ -99,7 +109,7 @@ describe('complete and take next (one script call)', () => {
 		expect(again.lastError).toMatch(/Visibility timeout expired on attempt 1/);
 		// The old delivery's lease no longer acks it.
 		expect(await queue.complete(lost.id, lost.lease)).toBe('stale');
-		const then = await queue.completeAndTake(again.id, again.lease);
+		const then = await completeAndTake(queue, again.id, again.lease);
 		expect(then.outcome).toBe('done');
 		expect(expectJob(then.next).payload).toBe('delayed');
 	});
@@ -113,8 +123,9 @@ describe('QueueWorker on the combined path', () => {
 		const queue = new JobQueue(main, keys);
 		const jobs = 50;
 		await queue.enqueue(Array.from({ length: jobs }, (_, n) => ({ payload: n })));
-		const combined = jest.spyOn(queue, 'completeAndTake');
-		const takes = jest.spyOn(queue, 'tryTake');
+		// The scripts each call runs: the combined ack + take, and the plain take of the loop.
+		const combined = jest.spyOn(main as Redis, 'queueCompleteTake');
+		const takes = jest.spyOn(main as Redis, 'queueTake');
 		const seen: unknown[] = [];
 		const outcomes: Array<SettledOutcome> = [];
 		let finished: () => void = () => undefined;

@@ -1,6 +1,6 @@
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema, type QueueKeys } from '../../platform/keys';
-import { JobQueue, isJob, type Job } from '../../platform/queue';
+import { JobQueue, type DequeueOptions, type Job } from '../../platform/queue';
 import type { RedisLike } from '../../platform/scripts';
 import { closeRawClients, rawClient, testConfig, uniquePrefix } from '../helpers/redis';
 
@@ -19,6 +19,11 @@ function newQueue(label = 'q'): { queue: JobQueue; keys: QueueKeys; client: Redi
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The next job, or null: one dequeue of at most one job. */
+async function take(queue: JobQueue, options: DequeueOptions = {}): Promise<Job | null> {
+	return (await queue.dequeue(options)).jobs[0] ?? null;
+}
+
 /** The server time at which a job was taken (its deadline minus the visibility it was taken with). */
 const takenAt = (job: Job, visibilityMs: number) => job.visibleAt - visibilityMs;
 
@@ -31,7 +36,7 @@ describe('queue scripts', () => {
 		// LPUSH: the newest is at the left, the oldest at the right where consumers take.
 		const right = await raw.lindex(keys.waiting, -1);
 		expect(JSON.parse(right!)).toMatchObject({ id: first.id, attempt: 0, maxAttempts: 3 });
-		const job = await queue.take();
+		const job = await take(queue);
 		expect(job?.id).toBe(first.id);
 		expect(job?.attempt).toBe(1);
 		expect(job?.envelope).toBe(right);
@@ -39,16 +44,16 @@ describe('queue scripts', () => {
 		expect(await raw.zscore(keys.inflight, first.id)).not.toBeNull();
 		expect(await queue.complete(job!.id, job!.lease)).toBe('done');
 		expect(await raw.exists(keys.inflight, keys.jobs, keys.meta)).toBe(0);
-		const second = await queue.take();
+		const second = await take(queue);
 		expect(second?.payload).toEqual({ n: 2 });
-		expect(await queue.take()).toBeNull();
+		expect(await take(queue)).toBeNull();
 	});
 
 	it('takes several jobs in one pipeline, in order, stopping when the queue runs dry', async () => {
 		const { queue } = newQueue();
 		await queue.enqueue([0, 1, 2, 3, 4].map((n) => ({ payload: n })));
-		expect((await queue.takeMany(3)).map((j) => j.payload)).toEqual([0, 1, 2]);
-		expect((await queue.takeMany(5)).map((j) => j.payload)).toEqual([3, 4]);
+		expect((await queue.dequeue({ max: 3 })).jobs.map((j) => j.payload)).toEqual([0, 1, 2]);
+		expect((await queue.dequeue({ max: 5 })).jobs.map((j) => j.payload)).toEqual([3, 4]);
 		expect((await queue.stats()).inFlight).toBe(5);
 	});
 
@@ -59,17 +64,17 @@ describe('queue scripts', () => {
 		const at = Date.now() + 60_000;
 		const [scheduled] = await queue.enqueue([{ payload: { d: 2 }, runAt: at }]);
 		expect(scheduled.runAt).toBeGreaterThanOrEqual(at);
-		expect(await queue.take({ visibilityMs })).toBeNull();
+		expect(await take(queue, { visibilityMs })).toBeNull();
 		expect((await queue.stats()).delayed).toBe(2);
 		let job: Job | null = null;
 		for (let i = 0; i < 100 && !job; i++) {
-			job = await queue.take({ visibilityMs });
+			job = await take(queue, { visibilityMs });
 			if (!job) await sleep(50);
 		}
 		expect(job?.id).toBe(delayed.id);
 		expect(takenAt(job!, visibilityMs)).toBeGreaterThanOrEqual(delayed.runAt!);
 		// The run-at job an hour away is still held.
-		expect(await queue.take({ visibilityMs })).toBeNull();
+		expect(await take(queue, { visibilityMs })).toBeNull();
 		expect((await queue.stats()).delayed).toBe(1);
 	});
 
@@ -83,28 +88,28 @@ describe('queue scripts', () => {
 			{ payload: 'normal-2' },
 		]);
 		const order: unknown[] = [];
-		for (let job = await queue.take(); job; job = await queue.take()) order.push(job.payload);
+		for (let job = await take(queue); job; job = await take(queue)) order.push(job.payload);
 		expect(order).toEqual(['p10', 'p5-a', 'p5-b', 'normal-1', 'normal-2']);
 		// Same priority, same millisecond (one pipeline): still first in, first out.
 		const many = Array.from({ length: 50 }, (_, n) => n);
 		await queue.enqueue(many.map((n) => ({ payload: n, priority: 7 })));
 		const taken: unknown[] = [];
-		for (let job = await queue.take(); job; job = await queue.take()) taken.push(job.payload);
+		for (let job = await take(queue); job; job = await take(queue)) taken.push(job.payload);
 		expect(taken).toEqual(many);
 	});
 
 	it('retries with exponential backoff, then dead-letters with the last error kept', async () => {
 		const { queue, keys } = newQueue();
 		const [{ id }] = await queue.enqueue([{ payload: { x: 1 }, maxAttempts: 3, backoffMs: 200 }]);
-		const first = (await queue.take())!;
+		const first = (await take(queue))!;
 		const r1 = await queue.fail(id, 'boom 1', { lease: first.lease });
 		expect(r1).toMatchObject({ status: 'retry', attempt: 1 });
 		const s = await queue.stats();
 		expect(s.delayed).toBe(1);
 		expect(s.inFlight).toBe(0);
-		expect(await queue.take()).toBeNull();
+		expect(await take(queue)).toBeNull();
 		let second: Job | null = null;
-		while (!second) second = (await queue.take()) ?? (await sleep(40), null);
+		while (!second) second = (await take(queue)) ?? (await sleep(40), null);
 		expect(second.attempt).toBe(2);
 		expect(second.lastError).toBe('boom 1');
 		expect(takenAt(second, 60_000)).toBeGreaterThanOrEqual((r1 as { runAt: number }).runAt);
@@ -112,7 +117,7 @@ describe('queue scripts', () => {
 		// Backoff doubles: 200 ms after the first failure, 400 ms after the second.
 		expect(r2.status).toBe('retry');
 		let third: Job | null = null;
-		while (!third) third = (await queue.take()) ?? (await sleep(40), null);
+		while (!third) third = (await take(queue)) ?? (await sleep(40), null);
 		expect(third.attempt).toBe(3);
 		expect(await queue.fail(id, 'boom 3: final', { lease: third.lease })).toMatchObject({ status: 'dead', attempt: 3 });
 		const stats = await queue.stats();
@@ -126,11 +131,11 @@ describe('queue scripts', () => {
 	it('fail without retry dead-letters at once; retry dead brings the job back with fresh attempts', async () => {
 		const { queue } = newQueue();
 		const [{ id }] = await queue.enqueue([{ payload: { y: 1 }, maxAttempts: 5 }]);
-		await queue.take();
+		await take(queue);
 		expect(await queue.fail(id, 'invalid input', { retry: false })).toMatchObject({ status: 'dead', attempt: 1 });
-		expect(await queue.take()).toBeNull();
+		expect(await take(queue)).toBeNull();
 		expect(await queue.retryDead()).toBe(1);
-		const back = await queue.take();
+		const back = await take(queue);
 		expect(back).toMatchObject({ id, attempt: 1, payload: { y: 1 } });
 		expect((await queue.stats()).dead).toBe(0);
 	});
@@ -139,13 +144,13 @@ describe('queue scripts', () => {
 		const { queue } = newQueue();
 		const ids = ['a', 'b', 'c'];
 		await queue.enqueue(ids.map((id) => ({ id, payload: id, maxAttempts: 1 })));
-		for (let job = await queue.take(); job; job = await queue.take()) await queue.fail(job.id, `bad ${job.id}`);
+		for (let job = await take(queue); job; job = await take(queue)) await queue.fail(job.id, `bad ${job.id}`);
 		expect((await queue.stats()).dead).toBe(3);
 		// Dead ids stay reserved: a duplicate enqueue is refused.
 		expect((await queue.enqueue([{ id: 'a', payload: 'again' }]))[0].enqueued).toBe(false);
 		expect(await queue.retryDead({ id: 'b' })).toBe(1);
 		expect(await queue.retryDead({ id: 'nope' })).toBe(0);
-		expect((await queue.take())?.id).toBe('b');
+		expect((await take(queue))?.id).toBe('b');
 		expect(await queue.purgeDead()).toBe(2);
 		expect((await queue.stats()).dead).toBe(0);
 		expect((await queue.enqueue([{ id: 'a', payload: 'again' }]))[0].enqueued).toBe(true);
@@ -160,7 +165,7 @@ describe('queue scripts', () => {
 			{ id: 'order-2', payload: 4 },
 		]);
 		expect(results.map((r) => r.enqueued)).toEqual([true, false, true, false]);
-		const job = (await queue.take())!;
+		const job = (await take(queue))!;
 		expect(job.payload).toBe(1);
 		expect((await queue.enqueue([{ id: 'order-1', payload: 5 }]))[0].enqueued).toBe(false);
 		await queue.complete(job.id);
@@ -170,11 +175,11 @@ describe('queue scripts', () => {
 	it('returns a job whose visibility timeout expired; the old lease can no longer ack it', async () => {
 		const { queue } = newQueue();
 		const [{ id }] = await queue.enqueue([{ payload: 'slow' }]);
-		const first = (await queue.take({ visibilityMs: 200 }))!;
-		expect(await queue.take({ visibilityMs: 200 })).toBeNull();
+		const first = (await take(queue, { visibilityMs: 200 }))!;
+		expect(await take(queue, { visibilityMs: 200 })).toBeNull();
 		await sleep(300);
 		expect((await queue.stats()).stalled).toBe(1);
-		const second = (await queue.take({ visibilityMs: 30_000 }))!;
+		const second = (await take(queue, { visibilityMs: 30_000 }))!;
 		expect(second.id).toBe(id);
 		expect(second.attempt).toBe(2);
 		expect(second.lastError).toMatch(/Visibility timeout expired/);
@@ -187,8 +192,8 @@ describe('queue scripts', () => {
 	it('Recover Stalled returns expired jobs, and dead-letters those out of attempts', async () => {
 		const { queue } = newQueue();
 		await queue.enqueue([{ id: 'once', payload: 1, maxAttempts: 1 }, { id: 'twice', payload: 2, maxAttempts: 2 }]);
-		await queue.take({ visibilityMs: 100 });
-		await queue.take({ visibilityMs: 100 });
+		await take(queue, { visibilityMs: 100 });
+		await take(queue, { visibilityMs: 100 });
 		await sleep(200);
 		expect(await queue.recoverStalled()).toEqual({ promoted: 0, recovered: 1, dead: 1 });
 		const stats = await queue.stats();
@@ -199,14 +204,14 @@ describe('queue scripts', () => {
 	it('extends a running job and releases a job without counting the attempt', async () => {
 		const { queue, keys } = newQueue();
 		await queue.enqueue([{ payload: 'x', maxAttempts: 1 }]);
-		const job = (await queue.take({ visibilityMs: 200 }))!;
+		const job = (await take(queue, { visibilityMs: 200 }))!;
 		expect(await queue.extend(job.id, job.lease, 60_000)).toBe(true);
 		expect(await queue.extend(job.id, 'other-lease', 60_000)).toBe(false);
 		await sleep(300);
-		expect(await queue.take()).toBeNull();
+		expect(await take(queue)).toBeNull();
 		expect(Number(await rawClient(3).zscore(keys.inflight, job.id))).toBeGreaterThan(Date.now() + 30_000);
 		expect(await queue.release(job.id, job.lease)).toBe('released');
-		const again = (await queue.take())!;
+		const again = (await take(queue))!;
 		expect(again).toMatchObject({ id: job.id, attempt: 1 });
 	});
 
@@ -216,7 +221,7 @@ describe('queue scripts', () => {
 		await sleep(50);
 		await queue.enqueue([{ payload: 4 }]);
 		await rawClient(3).lpush(keys.waiting, '{"bare": true}');
-		await queue.take();
+		await take(queue);
 		const stats = await queue.stats();
 		expect(stats).toMatchObject({ waiting: 3, prioritized: 0, delayed: 1, inFlight: 1, dead: 0, stalled: 0 });
 		expect(stats.oldestWaitingAgeMs).toBeGreaterThanOrEqual(40);
@@ -226,13 +231,13 @@ describe('queue scripts', () => {
 	it('wraps a bare JSON payload in an envelope that keeps its generated id across retries', async () => {
 		const { queue, keys } = newQueue();
 		await rawClient(3).lpush(keys.waiting, '{"campaign_id": 1, "type": "blog"}', 'not json at all');
-		const job = (await queue.take())!;
+		const job = (await take(queue))!;
 		expect(job).toMatchObject({ bare: true, payload: { campaign_id: 1, type: 'blog' }, attempt: 1, enqueuedAt: null });
 		await queue.fail(job.id, 'retry me', { backoffMs: 0 });
-		const again = (await queue.take())!;
+		const again = (await take(queue))!;
 		// The raw string comes first (it was older); the retried job follows.
 		expect(again).toMatchObject({ bare: true, payload: 'not json at all' });
-		const retried = (await queue.take())!;
+		const retried = (await take(queue))!;
 		expect(retried).toMatchObject({ id: job.id, attempt: 2, payload: { campaign_id: 1, type: 'blog' } });
 	});
 
@@ -240,8 +245,8 @@ describe('queue scripts', () => {
 		const { queue, keys } = newQueue();
 		const blocking = sharedPool.dedicated(config, 'queue', 'blocking');
 		try {
-			expect(await queue.takeBlocking(blocking, 300)).toBeNull();
-			const waiting = queue.takeBlocking(blocking, 10_000);
+			expect(await take(queue, { timeoutMs: 300, blocking })).toBeNull();
+			const waiting = take(queue, { timeoutMs: 10_000, blocking });
 			await sleep(100);
 			await rawClient(3).lpush(keys.waiting, '{"late": 1}');
 			const job = await waiting;
@@ -257,7 +262,7 @@ describe('queue scripts', () => {
 		await queue.enqueue([{ payload: 'stranded' }]);
 		await rawClient(3).lmove(keys.waiting, keys.claim, 'RIGHT', 'LEFT');
 		expect((await queue.stats()).waiting).toBe(1);
-		const result = await queue.tryTake();
-		expect(isJob(result) && result.payload).toBe('stranded');
+		const result = await take(queue);
+		expect(result?.payload).toBe('stranded');
 	});
 });

@@ -3,13 +3,14 @@
  * credentials and configs pointing at them, raw clients, key scans, and printing figures.
  * Nothing here asserts; the test files do.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { appendFileSync } from 'node:fs';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { defaultConfig, type RedisConnectionConfig } from '../../platform/config';
+import { createRedis } from '../../platform/redis-client';
 import { credentialForm, keysMatching } from '../helpers/redis';
 import { startRedisServer, type RedisServerHandle, type RedisServerOptions } from '../helpers/redis-server';
 
@@ -58,9 +59,9 @@ export function configFor(server: Target, overrides: Partial<RedisConnectionConf
 	return defaultConfig({ host: server.host ?? '127.0.0.1', port: server.port, password: server.password, ...overrides });
 }
 
-/** A raw client, as a redis-py script would talk to the server; closed by stopAll(). */
+/** A raw client, as a redis-py script would talk to the server (with our scripts); closed by stopAll(). */
 export function raw(server: Target, db = 0, extra: Record<string, unknown> = {}): Redis {
-	const client = new Redis({
+	const client = createRedis({
 		host: server.host ?? '127.0.0.1',
 		port: server.port,
 		password: server.password,

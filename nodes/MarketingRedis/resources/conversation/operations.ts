@@ -1,13 +1,12 @@
 import { assertSize } from '../../../../platform/codec';
 import {
-	conversationAppendScript,
 	encodeMessages,
 	historyRange,
 	orderHistory,
-	pushSide,
+	parseConversationAppend,
+	sendConversationAppend,
 	type ConversationFormat,
 } from '../../../../platform/conversation';
-import { queueScript } from '../../../../platform/scripts';
 import type { Operation, OperationEnv } from '../../../shared/operation';
 import type { ItemParams } from '../../../shared/params';
 
@@ -54,9 +53,9 @@ export const conversationOperations: Record<string, Operation> = {
 			const ttl = p.integer('ttl', 'TTL (Seconds)', { min: 0, max: MAX_TTL, unit: 'seconds' });
 			return {
 				// Push, trim and expire run as one script: atomic per item, pipelined across items.
-				send: (pipe) => queueScript(pipe, conversationAppendScript, [t.key], [pushSide(t.format), maxLength, ttl, ...messages]),
+				send: (pipe) => void sendConversationAppend(pipe, t.key, t.format, messages, maxLength, ttl),
 				read: ([reply]) => {
-					const [length, trimmed] = reply as [number, number];
+					const { length, trimmed } = parseConversationAppend(reply);
 					return {
 						json: { format: t.format, ...t.ids, key: t.key, appended: messages.length, length, trimmed, ttl: ttl > 0 ? ttl : null },
 					};

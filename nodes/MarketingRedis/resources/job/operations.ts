@@ -7,12 +7,15 @@ import {
 	MAX_PRIORITY,
 	QUEUE_DEFAULTS,
 	QueueInputError,
-	pipelineEnqueue,
+	parseComplete,
+	parseEnqueue,
+	parseFail,
+	parseStats,
 	prepareEnqueue,
-	queueCommands,
-	readEnqueueReply,
-	readFailReply,
-	readStatsReply,
+	sendComplete,
+	sendEnqueue,
+	sendFail,
+	sendStats,
 	type Job,
 } from '../../../../platform/queue';
 import type { Operation, OperationEnv } from '../../../shared/operation';
@@ -93,9 +96,9 @@ export const jobOperations: Record<string, Operation> = {
 			}
 			const ready = prepared;
 			return {
-				send: (pipe) => pipelineEnqueue(pipe, keys, ready),
+				send: (pipe) => void sendEnqueue(pipe, keys, ready),
 				read: ([reply]) => {
-					const result = readEnqueueReply(ready.id, reply);
+					const result = parseEnqueue(ready.id, reply);
 					return {
 						json: { queue: name, id: result.id, enqueued: result.enqueued, duplicate: !result.enqueued, runAt: iso(result.runAt) },
 					};
@@ -114,21 +117,18 @@ export const jobOperations: Record<string, Operation> = {
 			const whenEmpty = p.string('whenEmpty', 'When Empty', { allowEmpty: true }) || 'noItem';
 			const maxJobs = p.integerOr('options.maxJobs', 'Max Jobs', 1, { min: 1, max: 10_000 });
 			const defaultMaxAttempts = p.integerOr('options.defaultMaxAttempts', 'Max Attempts for Bare Payloads', QUEUE_DEFAULTS.maxAttempts, { min: 1, max: 1000 });
-			const queue = new JobQueue(env.client('queue'), keys);
-			const options = { visibilityMs, defaultMaxAttempts };
-			let first = await queue.take(options);
-			if (!first && timeoutMs > 0) {
-				// Blocking waits hold their connection, so they never run on the shared client.
-				const blocking = env.dedicated('queue');
-				try {
-					first = await queue.takeBlocking(blocking, timeoutMs, options);
-				} finally {
-					await env.release(blocking);
-				}
-			}
-			if (!first) return whenEmpty === 'emptyFlag' ? { json: { queue: name, empty: true } } : null;
-			// Only the first job waits; the rest are taken in one pipelined round trip.
-			const jobs = [first, ...(await queue.takeMany(maxJobs - 1, options))];
+			const { jobs } = await new JobQueue(env.client('queue'), keys).dequeue({
+				max: maxJobs,
+				timeoutMs,
+				visibilityMs,
+				defaultMaxAttempts,
+				// A wait holds its connection, so it gets a dedicated client, opened only when the queue is empty.
+				openBlocking: () => {
+					const client = env.dedicated('queue');
+					return { client, release: () => env.release(client) };
+				},
+			});
+			if (jobs.length === 0) return whenEmpty === 'emptyFlag' ? { json: { queue: name, empty: true } } : null;
 			return { json: jobs.map((job) => jobJson(name, job)) };
 		},
 	},
@@ -141,16 +141,17 @@ export const jobOperations: Record<string, Operation> = {
 			const id = p.key('jobId', 'Job ID');
 			const lease = p.string('options.lease', 'Lease', { allowEmpty: true });
 			return {
-				send: (pipe) => queueCommands.complete(pipe, keys, id, lease),
-				read: ([status]) => ({
-					json: {
-						queue: name,
-						id,
-						completed: status === 'done',
-						...(status === 'missing' ? { reason: 'The job is not in flight: unknown, already completed, or returned to the queue after its visibility timeout' } : {}),
-						...(status === 'stale' ? { reason: 'Another worker took the job after its visibility timeout; it owns the job now' } : {}),
-					},
-				}),
+				send: (pipe) => void sendComplete(pipe, keys, id, lease),
+				read: ([reply]) => {
+					const status = parseComplete(reply);
+					const reason =
+						status === 'missing'
+							? 'The job is not in flight: unknown, already completed, or returned to the queue after its visibility timeout'
+							: status === 'stale'
+								? 'Another worker took the job after its visibility timeout; it owns the job now'
+								: undefined;
+					return { json: { queue: name, id, completed: status === 'done', ...(reason ? { reason } : {}) } };
+				},
 			};
 		},
 	},
@@ -167,9 +168,9 @@ export const jobOperations: Record<string, Operation> = {
 			const lease = p.string('options.lease', 'Lease', { allowEmpty: true });
 			const retry = options.retry !== false;
 			return {
-				send: (pipe) => queueCommands.fail(pipe, keys, id, error, { lease, backoffMs, retry }),
+				send: (pipe) => void sendFail(pipe, keys, id, error, { lease, backoffMs, retry }),
 				read: ([reply]) => {
-					const outcome = readFailReply(reply);
+					const outcome = parseFail(reply);
 					const json: IDataObject = { queue: name, id, status: outcome.status };
 					if (outcome.status === 'retry') Object.assign(json, { attempt: outcome.attempt, retryAt: iso(outcome.runAt) });
 					if (outcome.status === 'dead') Object.assign(json, { attempt: outcome.attempt, failedAt: iso(outcome.failedAt), error });
@@ -187,9 +188,9 @@ export const jobOperations: Record<string, Operation> = {
 		plan(p, env) {
 			const { name, keys } = queueKeys(p, env);
 			return {
-				send: (pipe) => queueCommands.stats(pipe, keys),
+				send: (pipe) => void sendStats(pipe, keys),
 				read: ([reply]) => {
-					const s = readStatsReply(reply);
+					const s = parseStats(reply);
 					return {
 						json: {
 							queue: name,

@@ -2,20 +2,18 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 
 import {
 	acquireLock,
-	lockAcquireArgs,
-	LOCK_ACQUIRE,
 	MAX_LOCK_TTL_MS,
 	MAX_LOCK_WAIT_MS,
 	newLockToken,
-	parseAcquireReply,
-	parseExtendReply,
-	parseReleaseReply,
-	queueExtendLock,
-	queueReleaseLock,
+	parseLockAcquire,
+	parseLockExtend,
+	parseLockRelease,
+	sendLockAcquire,
+	sendLockExtend,
+	sendLockRelease,
 	type LockAcquireResult,
 } from '../../../../platform/lock';
 import { execPipelined } from '../../../../platform/cluster-pipeline';
-import { installScripts, queueScript } from '../../../../platform/scripts';
 import { redisFailure } from '../../../shared/errors';
 import type { ItemResult, Operation, OperationEnv } from '../../../shared/operation';
 import { ItemParams } from '../../../shared/params';
@@ -90,13 +88,11 @@ async function tryAllOnce(ctx: IExecuteFunctions, env: OperationEnv): Promise<Ma
 		}
 	}
 	if (requests.length === 0) return tries;
-	const client = env.client('default');
-	installScripts(client);
 	// One pipeline (one per node in Cluster mode, where locks live on different nodes).
 	const replies = await execPipelined(
-		client,
+		env.client('default'),
 		requests.map(({ request }) => ({
-			send: (pipeline) => queueScript(pipeline, LOCK_ACQUIRE, [request.key], lockAcquireArgs(request.token, request.ttlMs)),
+			send: (pipeline) => void sendLockAcquire(pipeline, request.key, request.token, request.ttlMs),
 		})),
 	);
 	requests.forEach(({ index, request }, n) => {
@@ -105,7 +101,7 @@ async function tryAllOnce(ctx: IExecuteFunctions, env: OperationEnv): Promise<Ma
 			index,
 			error
 				? { error: redisFailure(ctx.getNode(), error, index, env.secrets, 'Acquire Lock') }
-				: { request, result: parseAcquireReply(reply, request.token, 1) },
+				: { request, result: parseLockAcquire(reply, request.token, 1) },
 		);
 	});
 	return tries;
@@ -146,9 +142,9 @@ export const lockOperations: Record<string, Operation> = {
 			const token = p.key('lockToken', 'Token');
 			const key = env.keys.lock(name);
 			return {
-				send: (pipe) => queueReleaseLock(pipe, key, token),
+				send: (pipe) => void sendLockRelease(pipe, key, token),
 				read: ([reply]) => {
-					const outcome = parseReleaseReply(reply);
+					const outcome = parseLockRelease(reply);
 					return { json: { lock: name, key, released: outcome === 'released', outcome } };
 				},
 			};
@@ -164,9 +160,9 @@ export const lockOperations: Record<string, Operation> = {
 			const ms = ttlMs(p);
 			const key = env.keys.lock(name);
 			return {
-				send: (pipe) => queueExtendLock(pipe, key, token, ms),
+				send: (pipe) => void sendLockExtend(pipe, key, token, ms),
 				read: ([reply]) => {
-					const result = parseExtendReply(reply);
+					const result = parseLockExtend(reply);
 					return {
 						json: {
 							lock: name,

@@ -1,8 +1,8 @@
 import {
 	MAX_RATE_LIMIT_REQUESTS,
 	MAX_RATE_LIMIT_WINDOW_MS,
-	parseRateLimitReply,
-	queueRateLimit,
+	parseRateLimitCheck,
+	sendRateLimitCheck,
 	type RateLimitResult,
 	type RateLimitRule,
 } from '../../../../platform/rate-limit';
@@ -45,9 +45,9 @@ function planCheck(p: ItemParams, env: OperationEnv, consume: boolean): Pipeline
 	const route = consume && p.boolean('routeOutputs');
 	const redisKey = env.keys.rateLimit(key);
 	return {
-		send: (pipe) => queueRateLimit(pipe, redisKey, limits, consume),
+		send: (pipe) => void sendRateLimitCheck(pipe, redisKey, limits, consume),
 		read: ([reply]) => {
-			const result = parseRateLimitReply(reply, limits);
+			const result = parseRateLimitCheck(reply, limits);
 			return { json: output(key, redisKey, result), output: route && !result.allowed ? 1 : 0 };
 		},
 	};

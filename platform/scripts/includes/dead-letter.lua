@@ -1,0 +1,10 @@
+-- Moves a job to the dead list, newest first, with the error that ended it. The envelope is
+-- kept as a string so Retry Dead restores it byte for byte; the entry is written by hand so
+-- its fields keep this order and its numbers print as integers for the Python readers.
+local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
+	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
+	redis.call('LPUSH', K_dead, entry)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
+end

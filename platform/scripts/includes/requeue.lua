@@ -1,0 +1,12 @@
+--@include priority.lua
+-- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
+-- to the list, at the head (`head`: it runs next) or the tail.
+local function requeue(id, raw, p, head)
+	if p > 0 then
+		redis.call('HSET', K_jobs, id, raw)
+		redis.call('ZADD', K_priority, priorityScore(p), id)
+	else
+		redis.call('HDEL', K_jobs, id)
+		if head then redis.call('RPUSH', K_waiting, raw) else redis.call('LPUSH', K_waiting, raw) end
+	end
+end
