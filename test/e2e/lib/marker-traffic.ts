@@ -1,5 +1,5 @@
 // Producing work for the marker workflows the way the platform's own code does (platform/queue.ts and
-// platform/update-stream.ts, exactly what the Marketing Redis node and Python producers write), and
+// platform/updates, exactly what the Marketing Redis node and Python producers write), and
 // counting what the executions left behind.
 import type Redis from 'ioredis';
 
