@@ -18,8 +18,8 @@ export class MarketingRedisApi implements ICredentialType {
 	icon: Icon = { light: 'file:../nodes/MarketingRedis/marketingRedis.svg', dark: 'file:../nodes/MarketingRedis/marketingRedis.dark.svg' };
 
 	// Opened as given (n8n adds its tracking query only to docs.n8n.io links), so it may name a heading;
-	// test/foundation/docs-links.test.ts checks the anchor against the README.
-	documentationUrl = 'https://github.com/marketing-platform/n8n-nodes-marketing-redis#credentials-marketing-redis-api';
+	// test/foundation/docs-links.test.ts checks the anchor against that file's headings.
+	documentationUrl = 'https://github.com/marketing-platform/n8n-nodes-marketing-redis/blob/main/docs/CREDENTIALS.md#credentials-marketing-redis-api';
 
 	// Tested by the nodes' `marketingRedisConnectionTest` (a TCP Redis check cannot be an HTTP request).
 	properties: INodeProperties[] = [

@@ -31,7 +31,7 @@ export class MarketingRedis implements INodeType {
 			['resource', 'operation'],
 			Object.fromEntries(RESOURCES.map((r) => [r.value, Object.fromEntries(Object.entries(r.operations).map(([op, o]) => [op, o.action]))])),
 		),
-		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis#resources-and-operations',
+		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis/blob/main/docs/RESOURCES.md#resources-and-operations',
 		description:
 			"Sessions, caches, job queue, rate limits, locks, leaderboards, agent memory and updates on the marketing platform's Redis",
 		defaults: { name: 'Marketing Redis' },

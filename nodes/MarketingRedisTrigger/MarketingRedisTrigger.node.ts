@@ -23,7 +23,7 @@ export class MarketingRedisTrigger implements INodeType {
 		// Version 2 renamed the queue event's settings; version 1 nodes keep theirs (events/settings.ts).
 		version: [1, 2],
 		subtitle: lookupSubtitle(['event'], Object.fromEntries(TRIGGER_EVENTS.map((e) => [e.value, eventAction(e)]))),
-		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis#trigger-content-updates',
+		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis/blob/main/docs/TRIGGERS.md#trigger-content-updates',
 		description: "Starts the workflow on the marketing platform's Redis: content updates (pub/sub or durable stream) and queued jobs",
 		eventTriggerDescription: 'Waiting for an update or a job on Redis',
 		defaults: { name: 'Marketing Redis Trigger' },

@@ -41,3 +41,28 @@ function slugOf(text: string): string {
 		.replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
 		.replace(/ /g, '-');
 }
+
+/**
+ * The targets of a markdown file's links and images: inline `[text](target "title")` and reference
+ * definitions `[name]: target`, outside fenced code blocks and code spans.
+ */
+export function markdownLinks(markdown: string): string[] {
+	const links: string[] = [];
+	let fence: string | undefined;
+	for (const line of markdown.split('\n')) {
+		const fenceMark = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+		if (fenceMark && (!fence || fenceMark.startsWith(fence))) {
+			fence = fence ? undefined : fenceMark;
+			continue;
+		}
+		if (fence) continue;
+		const text = line.replace(/(`+)[^`]*?\1/g, '');
+		const definition = /^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?/.exec(text);
+		if (definition) {
+			links.push(definition[1]);
+			continue;
+		}
+		for (const inline of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^\s)>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push(inline[1]);
+	}
+	return links;
+}
