@@ -93,7 +93,7 @@ describe('documentation links', () => {
 		}
 	});
 
-	it.each(RELATIVE_LINKS)('%s links to %s: the file exists and so does the heading', (page, _link, file, anchor) => {
+	it.each(RELATIVE_LINKS)('%s links to %s: the file exists and so does the heading', (_page, _link, file, anchor) => {
 		expect(relative(REPO_ROOT, join(REPO_ROOT, file)).startsWith('..')).toBe(false);
 		expect(existsSync(join(REPO_ROOT, file))).toBe(true);
 		if (anchor === undefined || anchor === '') return;
