@@ -315,10 +315,18 @@ while read -r word pgid; do
   esac
 done
 [ -z "$groups" ] && exit 0
-alive() { for g in $groups; do kill -0 $g 2>/dev/null && return 0; done; return 1; }
+# Orphans are reaped by pid 1, which in a container may take its time: a zombie counts as gone.
+alive() {
+  ps -A -o pgid= -o stat= | awk -v g="$groups" '
+    BEGIN { n = split(g, a, " "); for (i = 1; i <= n; i++) w[-a[i]] = 1 }
+    ($1 in w) && $2 !~ /^Z/ { found = 1 }
+    END { exit !found }'
+}
 kill -TERM $groups 2>/dev/null
+# Short grace: n8n stops in well under a second, except that with our end of its stdout pipe gone it can spin
+# on the write errors instead of exiting, and only SIGKILL ends it then.
 i=0
-while [ $i -lt 100 ] && alive; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 30 ] && alive; do sleep 0.1; i=$((i + 1)); done
 kill -KILL $groups 2>/dev/null
 exit 0
 `;
