@@ -164,11 +164,24 @@ export function descendants(root: number, all = listProcesses()): ProcInfo[] {
 	return out;
 }
 
-/** True while the process runs (not a zombie) and, when its start time is known, is still the same process. */
+/**
+ * A zombie has freed its files and ports, but a SIGKILLed multi-threaded process shows its main thread as a
+ * zombie while the other threads still tear down (and still hold the shared files): done only when it is alone.
+ */
+function finished(info: ProcInfo): boolean {
+	if (info.state !== 'Z') return false;
+	try {
+		return readdirSync(`/proc/${info.pid}/task`).length <= 1;
+	} catch {
+		return true;
+	}
+}
+
+/** True while the process runs (not a finished zombie) and, when its start time is known, is still the same process. */
 export function isRunning(pid: number, startTime?: number): boolean {
 	if (HAS_PROC) {
 		const info = procInfo(pid);
-		return info !== undefined && info.state !== 'Z' && (startTime === undefined || info.startTime === startTime);
+		return info !== undefined && !finished(info) && (startTime === undefined || info.startTime === startTime);
 	}
 	try {
 		process.kill(pid, 0);
@@ -180,7 +193,7 @@ export function isRunning(pid: number, startTime?: number): boolean {
 
 /** True while any non-zombie process is in the process group. */
 export function groupAlive(pgid: number): boolean {
-	if (HAS_PROC) return listProcesses().some((p) => p.pgid === pgid && p.state !== 'Z');
+	if (HAS_PROC) return listProcesses().some((p) => p.pgid === pgid && !finished(p));
 	try {
 		process.kill(-pgid, 0);
 		return true;
@@ -223,7 +236,7 @@ export async function stopGroup(child: ChildProcess, graceMs = 20_000): Promise<
 
 /** Stops every direct child of this process except those in `keep`: group-wise for group leaders (Linux only). */
 export async function stopAllChildren(keep: number[], graceMs = 10_000): Promise<void> {
-	const children = listProcesses().filter((p) => p.ppid === process.pid && p.state !== 'Z' && !keep.includes(p.pid));
+	const children = listProcesses().filter((p) => p.ppid === process.pid && !finished(p) && !keep.includes(p.pid));
 	const targets = children.map((c) => (c.pgid === c.pid ? -c.pid : c.pid));
 	const send = (signal: NodeJS.Signals) => {
 		for (const target of targets) {

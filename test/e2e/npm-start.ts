@@ -147,9 +147,12 @@ async function stopWith(run: Running, c: SignalCase, tracked: Tracked[], ports: 
 	const sent = Date.now();
 	process.kill(pid, c.signal);
 	let left = tracked;
+	let busy = ports;
 	while (Date.now() - sent < STOP_LIMIT_MS) {
 		left = tracked.filter((p) => isRunning(p.pid, p.startTime));
-		if (left.length === 0) break;
+		busy = [];
+		if (left.length === 0) for (const port of ports) if (!(await portIsFree(port))) busy.push(port);
+		if (left.length === 0 && busy.length === 0) break;
 		await sleep(50);
 	}
 	const elapsed = Date.now() - sent;
@@ -167,9 +170,7 @@ async function stopWith(run: Running, c: SignalCase, tracked: Tracked[], ports: 
 				`\n${tail(run.output(), 1500)}`,
 		);
 	}
-	const busy: number[] = [];
-	for (const port of ports) if (!(await portIsFree(port))) busy.push(port);
-	expect(busy.length === 0, `${c.signal} to ${c.target}: ports ${busy.join(', ')} still taken after the processes ended`);
+	expect(busy.length === 0, `${c.signal} to ${c.target}: ports ${busy.join(', ')} still taken ${STOP_LIMIT_MS / 1000} s later`);
 	const code = await Promise.race([run.exited, deadline(5000)]);
 	expect(code !== 'timeout', `${c.signal} to ${c.target}: pid ${pid} did not exit`);
 	return elapsed;
