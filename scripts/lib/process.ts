@@ -351,6 +351,8 @@ exit 0
 export function startWatchdog(): Watchdog {
 	const child = spawn('sh', ['-c', WATCHDOG_SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
 	child.unref();
+	// Without a shell (Windows) there is no watchdog; that must not end `npm start`.
+	child.on('error', () => undefined);
 	// The pipe must not keep this process alive, nor throw if the watchdog is gone already.
 	child.stdin?.on('error', () => undefined);
 	(child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
