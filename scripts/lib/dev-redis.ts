@@ -6,12 +6,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { RedisTarget } from './n8n';
-import { freePort, portIsFree, sleep, stopChild } from './process';
+import { freePort, portIsFree, sleep, stopGroup } from './process';
 import { REPO_ROOT } from './n8n';
 
 export interface DevRedis extends RedisTarget {
 	/** Where the connection came from, for the banner (never contains the password). */
 	describe: string;
+	/** Process group of the redis-server we started (it leads its own group); undefined for REDIS_URL. */
+	pgid?: number;
 	/** Stops the server if we started it. */
 	stop(): Promise<void>;
 }
@@ -72,12 +74,14 @@ export async function ensureDevRedis(devDir: string, log: (line: string) => void
 		].join('\n'),
 		{ mode: 0o600 },
 	);
-	const child: ChildProcess = spawn('redis-server', [conf], { stdio: 'ignore' });
+	// detached: a group of its own, so a Ctrl-C in the terminal reaches only `npm start`, which stops Redis
+	// after n8n (n8n's Redis clients would otherwise log connection errors while n8n shuts down).
+	const child: ChildProcess = spawn('redis-server', [conf], { stdio: 'ignore', detached: true });
 	const deadline = Date.now() + 10_000;
 	while (!ping(port, password)) {
 		if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}; see ${join(devDir, 'redis.log')}`);
 		if (Date.now() > deadline) {
-			await stopChild(child, 2000);
+			await stopGroup(child, 2000);
 			throw new Error(`redis-server did not answer on port ${port}; see ${join(devDir, 'redis.log')}`);
 		}
 		await sleep(100);
@@ -89,6 +93,7 @@ export async function ensureDevRedis(devDir: string, log: (line: string) => void
 		password,
 		tls: false,
 		describe: `local redis-server 127.0.0.1:${port}`,
-		stop: () => stopChild(child, 10_000),
+		pgid: child.pid,
+		stop: () => stopGroup(child, 10_000),
 	};
 }

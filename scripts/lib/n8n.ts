@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 
 import { installEnv, type N8nInstall } from '../n8n-install';
-import { runCommand, stopChild, waitForHttp, type CommandResult } from './process';
+import { runCommand, stopChild, stopGroup, waitForHttp, type CommandResult } from './process';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const PACKAGE_NAME = 'n8n-nodes-marketing-redis';
@@ -182,11 +182,20 @@ export interface N8nServer {
 export async function startN8nServer(
 	install: N8nInstall,
 	env: NodeJS.ProcessEnv,
-	{ onLine, timeoutMs = 180_000 }: { onLine?: (line: string) => void; timeoutMs?: number } = {},
+	{
+		onLine,
+		timeoutMs = 180_000,
+		detached = false,
+	}: {
+		onLine?: (line: string) => void;
+		timeoutMs?: number;
+		/** Own process group, stopped as a group (with its task runner): `npm start` uses it. */
+		detached?: boolean;
+	} = {},
 ): Promise<N8nServer> {
 	const port = Number(env.N8N_PORT);
 	const url = `http://localhost:${port}`;
-	const child = spawn(install.node, [install.bin, 'start'], { env: installEnv(install, env), stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(install.node, [install.bin, 'start'], { env: installEnv(install, env), stdio: ['ignore', 'pipe', 'pipe'], detached });
 	let log = '';
 	const collect = (d: Buffer) => {
 		const text = d.toString();
@@ -199,7 +208,7 @@ export async function startN8nServer(
 		url,
 		child,
 		logs: () => log,
-		stop: () => stopChild(child, 30_000),
+		stop: () => (detached ? stopGroup(child, 30_000) : stopChild(child, 30_000)),
 	};
 	try {
 		const alive = () => (child.exitCode !== null ? `n8n exited with ${child.exitCode}:\n${tail(log)}` : undefined);

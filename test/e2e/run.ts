@@ -203,7 +203,7 @@ async function runLine(line: N8nLine, lines: N8nLine[]): Promise<LineOutcome> {
 
 		// `npm start` runs the oldest line on the machine's Node whichever line this is, so a second run would repeat the first.
 		if (line === 'oldest') {
-			await report.check('npm start: editor answers with the nodes registered; Ctrl-C stops everything', () => checkNpmStart(work));
+			await report.check('npm start: editor answers with the nodes registered; SIGINT, SIGTERM, SIGHUP to npm or tsx (and SIGKILL to its node) stop everything', () => checkNpmStart(work));
 		} else if (!lines.includes('oldest')) {
 			console.log('- npm start check: not run (it belongs to the oldest line, which E2E_N8N_LINES left out)');
 		}
