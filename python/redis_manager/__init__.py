@@ -1,0 +1,30 @@
+"""The platform's Redis layer for Python services: the twin of the n8n nodes' platform/
+(same keys, DB roles, value encoding and Lua scripts). Start with get_redis_manager()."""
+
+from .codec import RedisManagerValueError
+from .config import ConfigError, Settings, TlsSettings, settings_from_env
+from .conversation import AppendResult
+from .keys import KeySchema, QueueKeys, normalise_query, search_hash
+from .leaderboard import LeaderboardEntry, Standing
+from .manager import RedisManager, get_redis_manager
+from .updates import PublishResult
+
+__all__ = [
+    "AppendResult",
+    "ConfigError",
+    "KeySchema",
+    "LeaderboardEntry",
+    "PublishResult",
+    "QueueKeys",
+    "RedisManager",
+    "RedisManagerValueError",
+    "Settings",
+    "Standing",
+    "TlsSettings",
+    "get_redis_manager",
+    "normalise_query",
+    "search_hash",
+    "settings_from_env",
+]
+
+__version__ = "0.1.0"
