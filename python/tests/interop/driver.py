@@ -49,6 +49,11 @@ def scripts() -> list:
             for s in loaded]
 
 
+def ttl(role: str, key: str) -> int:
+    """TTL in seconds of a key as the Python side sees it (-2 missing, -1 none)."""
+    return get_redis_manager().client(role).ttl(key)
+
+
 def target_of(call: Dict[str, Any]) -> Any:
     kind = call.get("target", "manager")
     if kind == "manager":
