@@ -1,6 +1,6 @@
 """Content updates: PUBLISH on a channel (any DB: pub/sub ignores DB numbers) and, when
 durable, first an XADD to `stream:{channel}` in the default role's DB, with the entry fields
-the node's Durable Stream trigger reads (platform/update-stream.ts)."""
+the node's Durable Stream trigger reads (platform/updates/publish.ts)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
  * input with the same message). A builder added on either side without a row here fails.
  */
 import { KeySchema, normaliseQuery, ROLE_OF, searchHash } from '../../platform/keys';
-import { UPDATE_STREAM_ROLE } from '../../platform/update-stream';
+import { UPDATE_STREAM_ROLE } from '../../platform/updates';
 import { describePython, pyCalls, pyOk, pythonEnv, type PyCall, type PyResult } from './python';
 
 const IDS: string[] = [
