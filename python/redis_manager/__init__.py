@@ -4,18 +4,30 @@
 from .codec import RedisManagerValueError
 from .config import ConfigError, Settings, TlsSettings, settings_from_env
 from .conversation import AppendResult
+from .jobs import Job, JobLost, JobQueue
 from .keys import KeySchema, QueueKeys, normalise_query, search_hash
 from .leaderboard import LeaderboardEntry, Standing
+from .locks import HeldLock, LockAcquireResult, LockExtendResult, LockLost, LockNotAcquired
 from .manager import RedisManager, get_redis_manager
+from .rate_limit import RateLimitResult
 from .updates import PublishResult
 
 __all__ = [
     "AppendResult",
     "ConfigError",
+    "HeldLock",
+    "Job",
+    "JobLost",
+    "JobQueue",
     "KeySchema",
     "LeaderboardEntry",
+    "LockAcquireResult",
+    "LockExtendResult",
+    "LockLost",
+    "LockNotAcquired",
     "PublishResult",
     "QueueKeys",
+    "RateLimitResult",
     "RedisManager",
     "RedisManagerValueError",
     "Settings",

@@ -5,7 +5,7 @@ pooled connection that other calls wait for."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import redis
 
@@ -40,8 +40,9 @@ def _connection_kwargs(settings: Settings, db: int, purpose: str) -> Dict[str, A
 class Connections:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._pools: Dict[int, redis.ConnectionPool] = {}
+        self._pools: List[redis.ConnectionPool] = []
         self._clients: Dict[int, redis.Redis] = {}
+        self._blocking: Dict[int, redis.Redis] = {}
         self._lock = threading.Lock()
 
     def client(self, role: str) -> redis.Redis:
@@ -51,21 +52,34 @@ class Connections:
             client = self._clients.get(db)
             if client is None:
                 pool = redis.ConnectionPool(**_connection_kwargs(self.settings, db, "shared"))
-                self._pools[db] = pool
+                self._pools.append(pool)
                 client = self._clients[db] = redis.Redis(connection_pool=pool)
             return client
 
-    def dedicated(self, role: str, purpose: str) -> redis.Redis:
-        """A client with a pool of its own (blocking takes, subscriptions); close() it when done."""
+    def blocking(self, role: str) -> redis.Redis:
+        """A client for blocking commands (BLMOVE): a pool apart from the shared one, so a
+        waiting take never holds a connection other calls need; one connection per waiter.
+        Each wait is at most a second, well inside the socket timeout, so a dead network
+        path still surfaces as an error instead of a hang."""
         db = self.settings.db(role)
-        # Our blocking calls wait at most a second at a time, well inside the socket timeout,
-        # so a dead network path still surfaces as an error instead of a hang.
+        with self._lock:
+            client = self._blocking.get(db)
+            if client is None:
+                pool = redis.ConnectionPool(**_connection_kwargs(self.settings, db, "blocking"))
+                self._pools.append(pool)
+                client = self._blocking[db] = redis.Redis(connection_pool=pool)
+            return client
+
+    def dedicated(self, role: str, purpose: str) -> redis.Redis:
+        """A client with a one-connection pool of its own (a subscription); close() it when done."""
+        db = self.settings.db(role)
         kwargs = _connection_kwargs(self.settings, db, purpose)
         return redis.Redis(connection_pool=redis.ConnectionPool(max_connections=1, **kwargs))
 
     def close(self) -> None:
         with self._lock:
-            for pool in self._pools.values():
+            for pool in self._pools:
                 pool.disconnect()
             self._pools.clear()
             self._clients.clear()
+            self._blocking.clear()

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import redis
 
-from . import conversation, leaderboard, updates
+from . import conversation, jobs, leaderboard, locks, rate_limit, updates
 from .codec import (
     DEFAULT_MAX_VALUE_BYTES,
     RedisManagerValueError,
@@ -24,6 +24,7 @@ from .codec import (
 from .config import ROLES, Settings, env_fingerprint, settings_from_env
 from .connections import Connections
 from .health import read_health
+from .jobs import EnqueueOptions, Job, JobQueue
 from .keys import KeySchema, normalise_query
 from .scripts import ScriptRunner
 
@@ -172,6 +173,99 @@ class RedisManager:
         client = self.connections.dedicated("default", "subscriber")
         return _closing_iterator(updates.listen(client, list(channels), list(patterns), timeout), client)
 
+    # -- job queue: queue:{name} and {queue:{name}}:*, DB queue ------------------------------
+
+    def job_queue(self, queue_name: str) -> JobQueue:
+        name = identifier(queue_name, "queue_name")
+        try:
+            keys = self.keys.queue(name)
+        except ValueError as error:
+            raise RedisManagerValueError(str(error)) from None
+        return JobQueue(name, keys, self.client("queue"), self.connections.blocking("queue"), self.scripts)
+
+    def enqueue_job(self, queue_name: str, job_data: Any, job_id: Optional[str] = None, delay: float = 0,
+                    run_at: Optional[float] = None, priority: int = 0, max_attempts: int = jobs.MAX_ATTEMPTS,
+                    backoff: float = jobs.BACKOFF_MS / 1000) -> Optional[str]:
+        """Enqueues job_data (any JSON value) in the node's envelope; returns the job id, or
+        None when job_id was given and that job is still waiting, delayed, in flight or dead.
+        delay/backoff in seconds, run_at in epoch seconds, priority 0-100 (higher first)."""
+        options = EnqueueOptions(
+            job_id=None if job_id is None else identifier(job_id, "job_id"),
+            delay_ms=whole_number(_ms(delay, "delay"), "delay in ms", 0, 10 * 365 * 86_400_000),
+            run_at_ms=0 if run_at is None else whole_number(_ms(run_at, "run_at"), "run_at in ms", 0, 2**53),
+            priority=whole_number(priority, "priority", 0, jobs.MAX_PRIORITY),
+            max_attempts=whole_number(max_attempts, "max_attempts", 1, 1000),
+            backoff_ms=whole_number(_ms(backoff, "backoff"), "backoff in ms", 0, jobs.MAX_BACKOFF_MS),
+        )
+        q = self.job_queue(queue_name)
+        return jobs.enqueue(q.client, self.scripts, q.keys, job_data, options, self.max_value_bytes)
+
+    def take_job(self, queue_name: str, timeout: float = 5, visibility_timeout: float = jobs.VISIBILITY_MS / 1000) -> Optional[Job]:
+        """At least once: the next job, waiting up to `timeout` s, or None. Settle it with
+        `with job:` (completes on success, fails with the exception), or job.complete() /
+        job.fail(error). A job not settled within visibility_timeout s (its worker died)
+        is handed out again; `with job:` extends the deadline while the block runs."""
+        visibility_ms = whole_number(_ms(visibility_timeout, "visibility_timeout"), "visibility_timeout in ms", 100, 86_400_000)
+        return self.job_queue(queue_name).take(_seconds(timeout), visibility_ms)
+
+    def dequeue_job(self, queue_name: str, timeout: float = 5) -> Any:
+        """At most once, as the guide's dequeue_job: the next job's payload (what was
+        enqueued), waiting up to `timeout` s, or None. The job is acknowledged as it is handed
+        over, so it is gone if this process dies while working on it: use take_job for work
+        that must not be lost."""
+        job = self.take_job(queue_name, timeout=timeout)
+        if job is None:
+            return None
+        job.complete()
+        return job.payload
+
+    def queue_stats(self, queue_name: str) -> Dict[str, Any]:
+        """The node's Queue Stats: waiting, prioritized, delayed, inFlight, dead, stalled, due..."""
+        return self.job_queue(queue_name).stats()
+
+    # -- rate limits: ratelimit:{key}, DB rate_limit ---------------------------------------
+
+    def rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600,
+                   consume: bool = True) -> rate_limit.RateLimitResult:
+        """Counts one request against the limit if it allows it (consume=False only looks):
+        allowed, used, remaining, retry_after_ms, reset_at..."""
+        limit, window_ms = rate_limit.rule(max_requests, window_seconds)
+        redis_key = self.keys.rate_limit(identifier(key, "key"))
+        return rate_limit.check(self.client("rate_limit"), self.scripts, redis_key, limit, window_ms, consume)
+
+    def check_rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600) -> bool:
+        """True (and counted) when the request is within the limit; a limited one is not counted."""
+        return self.rate_limit(key, max_requests, window_seconds).allowed
+
+    def reset_rate_limit(self, key: str) -> bool:
+        return self.client("rate_limit").delete(self.keys.rate_limit(identifier(key, "key"))) == 1
+
+    # -- locks: lock:{name}, DB default ----------------------------------------------------
+
+    def _lock_key(self, name: str) -> str:
+        return self.keys.lock(identifier(name, "lock name"))
+
+    def acquire_lock(self, name: str, ttl: float = 30, wait: float = 0, retry_interval: float = 0.1) -> locks.LockAcquireResult:
+        """Takes the lease when it is free or its holder's lease ended (took_over); waits up to `wait` s."""
+        return locks.acquire(self.client("default"), self.scripts, self._lock_key(name), locks.lease_ms(ttl),
+                             _wait_ms(wait), max(1, _ms(retry_interval, "retry_interval")))
+
+    def release_lock(self, name: str, token: str) -> str:
+        """released, expired (yours, but the lease had ended), notOwner (left alone) or notHeld."""
+        return locks.release(self.client("default"), self.scripts, self._lock_key(name), identifier(token, "token"))
+
+    def extend_lock(self, name: str, token: str, ttl: float = 30) -> locks.LockExtendResult:
+        return locks.extend(self.client("default"), self.scripts, self._lock_key(name), identifier(token, "token"),
+                            locks.lease_ms(ttl))
+
+    def lock(self, name: str, ttl: float = 30, wait: float = 10, retry_interval: float = 0.1,
+             auto_extend: bool = False) -> locks.HeldLock:
+        """`with redis.lock("campaign_123"):` holds the lease for the block: raises
+        LockNotAcquired after `wait` s, releases on exit, and raises LockLost when the
+        block finished after its lease had ended. auto_extend renews it every ttl/3."""
+        return locks.HeldLock(self.client("default"), self.scripts, name, self._lock_key(name), locks.lease_ms(ttl),
+                              _wait_ms(wait), max(1, _ms(retry_interval, "retry_interval")), auto_extend)
+
     # -- leaderboards: sorted sets named as given, default role DB --------------------------
 
     def _board(self, name: str) -> str:
@@ -208,6 +302,20 @@ class RedisManager:
         return read_health(self.client("default"), dict(self.settings.dbs),
                            whole_number(slow_log_count, "slow_log_count", 0, 1000),
                            whole_number(memory_warn_percent, "memory_warn_percent", 1, 100))
+
+
+def _ms(seconds: Any, label: str) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds != seconds:
+        raise RedisManagerValueError(f"{label} must be a number of seconds, got {seconds!r}")
+    return int(round(seconds * 1000))
+
+
+def _seconds(value: Any) -> float:
+    return whole_number(_ms(value, "timeout"), "timeout in ms", 0, 86_400_000) / 1000
+
+
+def _wait_ms(wait: Any) -> int:
+    return whole_number(_ms(wait, "wait"), "wait in ms", 0, locks.MAX_LOCK_WAIT_MS)
 
 
 def _closing_iterator(inner: Any, client: redis.Redis) -> Any:
