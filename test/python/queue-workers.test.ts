@@ -44,8 +44,11 @@ function startProcess(start: () => ChildProcess, pool: Pool, timeoutMs = 60_000)
 	child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs} ms:\n${err}`)), timeoutMs);
+		let out = '';
 		child.stdout?.on('data', (d: Buffer) => {
-			if (d.toString().includes('ready')) {
+			// "ready" may come in several chunks.
+			out = (out + d.toString()).slice(-100);
+			if (out.includes('ready') && !pool.alive.includes(child)) {
 				clearTimeout(timer);
 				pool.alive.push(child);
 				resolve(child);
