@@ -11,7 +11,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, List, Optional, Type
 
 import redis
 
@@ -238,7 +238,7 @@ class JobQueue:
         return self.scripts.run(self.client, script, self._named, args)
 
     def try_take(self, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS) -> tuple:
-        reply = self._run("queue_take", recover="1", visibility_ms=visibility_ms, bare_id=new_job_id(),
+        reply = self._run("queue_take", visibility_ms=visibility_ms, bare_id=new_job_id(),
                           lease=new_lease(), default_max_attempts=default_max_attempts, move_limit=MOVE_LIMIT)
         if reply[0] == "job":
             return _parse_job(self, reply, visibility_ms), None
@@ -282,6 +282,24 @@ class JobQueue:
 
     def release(self, job_id: str, lease: str) -> str:
         return str(self._run("queue_release", id=job_id, lease=lease))
+
+    def recover(self) -> Dict[str, int]:
+        """The housekeeping every take does, on its own: due delayed jobs back to waiting,
+        timed-out jobs back (or to the dead list when their attempts are used up)."""
+        promoted, recovered, buried = (int(v) for v in self._run(
+            "queue_recover", default_max_attempts=MAX_ATTEMPTS, move_limit=MOVE_LIMIT))
+        return {"promoted": promoted, "recovered": recovered, "dead": buried}
+
+    def retry_dead(self, job_id: Optional[str] = None, limit: int = 1000) -> int:
+        """Moves dead jobs (one by id, or up to `limit` of the oldest) back with fresh attempts."""
+        return int(self._run("queue_retry_dead", limit=1 if job_id else limit, id=job_id or ""))
+
+    def purge_dead(self, limit: int = 1000) -> int:
+        return int(self._run("queue_purge_dead", limit=limit))
+
+    def dead(self, count: int = 100) -> List[Dict[str, Any]]:
+        """The newest dead jobs: id, error, attempt, maxAttempts, failedAt and the envelope."""
+        return [decode_json_strict(text) for text in self.client.lrange(self.keys.dead, 0, max(0, count - 1))]
 
     def stats(self) -> Dict[str, Any]:
         """The node's Queue Stats figures."""

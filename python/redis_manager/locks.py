@@ -106,6 +106,11 @@ def extend(client: redis.Redis, scripts: ScriptRunner, key: str, token: str, ttl
     return LockExtendResult(code == 1, outcome, expires if code == 1 else None)
 
 
+def sweep(client: redis.Redis, scripts: ScriptRunner, key: str, dry_run: bool) -> Optional[dict]:
+    state, ago = (int(v) for v in scripts.run(client, "lock_sweep", {"lock": key}, {"delete": "0" if dry_run else "1"}))
+    return {"key": key, "endedMsAgo": ago} if state == 1 else None
+
+
 class HeldLock:
     """What `with redis.lock(name):` gives: the lease, extendable; released on exit."""
 

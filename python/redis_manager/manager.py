@@ -223,6 +223,21 @@ class RedisManager:
         """The node's Queue Stats: waiting, prioritized, delayed, inFlight, dead, stalled, due..."""
         return self.job_queue(queue_name).stats()
 
+    def recover_stalled_jobs(self, queue_name: str) -> Dict[str, int]:
+        """Runs a take's housekeeping alone (monitoring; takes do it anyway): promoted, recovered, dead."""
+        return self.job_queue(queue_name).recover()
+
+    def dead_jobs(self, queue_name: str, count: int = 100) -> List[Dict[str, Any]]:
+        return self.job_queue(queue_name).dead(whole_number(count, "count", 1, 100_000))
+
+    def retry_dead_jobs(self, queue_name: str, job_id: Optional[str] = None, limit: int = 1000) -> int:
+        """Moves dead jobs back with fresh attempts: one by id, or up to `limit`; returns how many."""
+        job = None if job_id is None else identifier(job_id, "job_id")
+        return self.job_queue(queue_name).retry_dead(job, whole_number(limit, "limit", 1, 1_000_000))
+
+    def purge_dead_jobs(self, queue_name: str, limit: int = 1000) -> int:
+        return self.job_queue(queue_name).purge_dead(whole_number(limit, "limit", 1, 1_000_000))
+
     # -- rate limits: ratelimit:{key}, DB rate_limit ---------------------------------------
 
     def rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600,
@@ -266,6 +281,14 @@ class RedisManager:
         return locks.HeldLock(self.client("default"), self.scripts, name, self._lock_key(name), locks.lease_ms(ttl),
                               _wait_ms(wait), max(1, _ms(retry_interval, "retry_interval")), auto_extend)
 
+    def sweep_expired_locks(self, dry_run: bool = False) -> List[Dict[str, Any]]:
+        """Lock keys whose lease ended without a release (crashed holders), deleted unless
+        dry_run, each judged and deleted in one script so a lock re-taken meanwhile stays."""
+        client = self.client("default")
+        pattern = _glob_escape(self.keys.prefix) + "lock:*"
+        return [found for key in client.scan_iter(match=pattern, count=500)
+                if (found := locks.sweep(client, self.scripts, key, dry_run)) is not None]
+
     # -- leaderboards: sorted sets named as given, default role DB --------------------------
 
     def _board(self, name: str) -> str:
@@ -302,6 +325,11 @@ class RedisManager:
         return read_health(self.client("default"), dict(self.settings.dbs),
                            whole_number(slow_log_count, "slow_log_count", 0, 1000),
                            whole_number(memory_warn_percent, "memory_warn_percent", 1, 100))
+
+
+def _glob_escape(text: str) -> str:
+    # SCAN MATCH would read a prefix's * ? [ ] as patterns.
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _ms(seconds: Any, label: str) -> int:

@@ -2,10 +2,11 @@
 dist/platform/scripts/*.lua, shipped here in lua/ and checked byte for byte by
 test/python/lua-identity.test.ts).
 
-SCRIPTS is the one place that knows script file names and the order of their keys and
-arguments; callers pass keys and arguments by name. A built script that declares its keys
-(a `-- KEYS: a b c` line) is given exactly those keys in that order, so a script that
-starts receiving fewer or reordered keys needs no change here."""
+Each built script declares the keys it receives, in order (a `-- KEYS: a b c` line, from
+its --@keys directive), and callers pass keys by those names, so the key order lives only
+in the Lua. SCRIPTS is the one place on this side that knows the file names and the order
+of the arguments. It lists the scripts Python calls; queue-complete-take.lua (the node
+worker's ack-and-take in one call) is shipped but not called from here."""
 
 from __future__ import annotations
 
@@ -22,46 +23,34 @@ import redis
 PACKAGED_LUA_DIR = Path(__file__).resolve().parent / "lua"
 _KEYS_LINE = re.compile(r"^-- KEYS: ([\w ]+)$", re.MULTILINE)
 
-QUEUE_KEY_NAMES: Tuple[str, ...] = (
-    "waiting", "claim", "priority", "delayed", "inflight", "jobs", "meta", "dead", "ids", "seq",
-)
-
 
 @dataclass(frozen=True)
 class ScriptSpec:
     file: str
-    # Key names in the order the script reads KEYS, for scripts without a `-- KEYS:` line.
-    keys: Tuple[str, ...]
     # Argument names in ARGV order; a trailing "*name" takes a list (variadic tail).
     args: Tuple[str, ...]
 
 
 SCRIPTS: Mapping[str, ScriptSpec] = {
-    "conversation_append": ScriptSpec("conversation-append.lua", ("list",), ("side", "max_length", "ttl", "*messages")),
-    "lock_acquire": ScriptSpec("lock-acquire.lua", ("lock",), ("token", "ttl_ms")),
-    "lock_release": ScriptSpec("lock-release.lua", ("lock",), ("token",)),
-    "lock_extend": ScriptSpec("lock-extend.lua", ("lock",), ("token", "ttl_ms")),
-    "lock_sweep": ScriptSpec("lock-sweep.lua", ("lock",), ("delete",)),
-    "rate_limit_check": ScriptSpec("rate-limit-check.lua", ("limit",), ("max_requests", "window_ms", "consume", "nonce")),
-    "queue_enqueue": ScriptSpec(
-        "queue-enqueue.lua", QUEUE_KEY_NAMES, ("id", "envelope", "dedup", "delay_ms", "run_at", "priority"),
-    ),
-    "queue_take": ScriptSpec(
-        "queue-take.lua",
-        QUEUE_KEY_NAMES,
-        ("recover", "visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit"),
-    ),
-    "queue_complete": ScriptSpec("queue-complete.lua", QUEUE_KEY_NAMES, ("id", "lease")),
+    "conversation_append": ScriptSpec("conversation-append.lua", ("side", "max_length", "ttl", "*messages")),
+    "lock_acquire": ScriptSpec("lock-acquire.lua", ("token", "ttl_ms")),
+    "lock_release": ScriptSpec("lock-release.lua", ("token",)),
+    "lock_extend": ScriptSpec("lock-extend.lua", ("token", "ttl_ms")),
+    "lock_sweep": ScriptSpec("lock-sweep.lua", ("delete",)),
+    "rate_limit_check": ScriptSpec("rate-limit-check.lua", ("max_requests", "window_ms", "consume", "nonce")),
+    "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority")),
+    "queue_take": ScriptSpec("queue-take.lua", ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit")),
+    "queue_complete": ScriptSpec("queue-complete.lua", ("id", "lease")),
     "queue_fail": ScriptSpec(
         "queue-fail.lua",
-        QUEUE_KEY_NAMES,
         ("id", "lease", "error", "backoff_ms", "retry", "max_backoff_ms", "default_max_attempts", "default_backoff_ms"),
     ),
-    "queue_extend": ScriptSpec("queue-extend.lua", QUEUE_KEY_NAMES, ("id", "lease", "visibility_ms")),
-    "queue_release": ScriptSpec("queue-release.lua", QUEUE_KEY_NAMES, ("id", "lease")),
-    "queue_retry_dead": ScriptSpec("queue-retry-dead.lua", QUEUE_KEY_NAMES, ("limit", "id")),
-    "queue_purge_dead": ScriptSpec("queue-purge-dead.lua", QUEUE_KEY_NAMES, ("limit",)),
-    "queue_stats": ScriptSpec("queue-stats.lua", QUEUE_KEY_NAMES, ()),
+    "queue_extend": ScriptSpec("queue-extend.lua", ("id", "lease", "visibility_ms")),
+    "queue_release": ScriptSpec("queue-release.lua", ("id", "lease")),
+    "queue_recover": ScriptSpec("queue-recover.lua", ("default_max_attempts", "move_limit")),
+    "queue_retry_dead": ScriptSpec("queue-retry-dead.lua", ("limit", "id")),
+    "queue_purge_dead": ScriptSpec("queue-purge-dead.lua", ("limit",)),
+    "queue_stats": ScriptSpec("queue-stats.lua", ()),
 }
 
 
@@ -84,11 +73,11 @@ class LuaScript:
         return hashlib.sha1(self.text.encode("utf-8")).hexdigest()
 
 
-def declared_keys(text: str, file: str) -> Optional[Tuple[str, ...]]:
+def declared_keys(text: str, file: str) -> Tuple[str, ...]:
     lines = _KEYS_LINE.findall(text)
-    if len(lines) > 1:
-        raise ValueError(f"{file}: more than one -- KEYS: line")
-    return tuple(lines[0].split()) if lines else None
+    if len(lines) != 1:
+        raise ValueError(f"{file}: expected one -- KEYS: line (a built script), found {len(lines)}")
+    return tuple(lines[0].split())
 
 
 def read_script(name: str, directory: Path) -> LuaScript:
@@ -96,7 +85,7 @@ def read_script(name: str, directory: Path) -> LuaScript:
     path = directory / spec.file
     # Bytes, not read_text(): newline translation would change the script and its SHA.
     text = path.read_bytes().decode("utf-8")
-    return LuaScript(name=name, spec=spec, text=text, keys=declared_keys(text, spec.file) or spec.keys)
+    return LuaScript(name=name, spec=spec, text=text, keys=declared_keys(text, spec.file))
 
 
 def ordered_args(spec: ScriptSpec, args: Mapping[str, Any]) -> List[Any]:

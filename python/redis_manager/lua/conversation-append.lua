@@ -2,14 +2,16 @@
 -- its TTL in one atomic step, so no reader (Python agent, n8n memory) ever sees the list
 -- untrimmed or without its expiry, and a crash cannot leave it half-updated.
 --
--- KEYS[1]  the list
+-- KEYS: list
+local K_list = KEYS[1]
+-- K_list   the list
 -- ARGV[1]  "L": newest first (LPUSH, LangChain's layout); "R": oldest first (RPUSH)
 -- ARGV[2]  keep at most this many messages, the newest ones (0 = no limit)
 -- ARGV[3]  TTL in seconds (0 = leave the key's expiry as it is)
 -- ARGV[4..] the messages, oldest first, each a JSON string
 -- Returns  { length after trimming, number of messages trimmed }
 
-local key = KEYS[1]
+local key = K_list
 local newestFirst = ARGV[1] == 'L'
 local maxLength = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])

@@ -1,32 +1,61 @@
 -- Enqueue one job (envelope built by the caller).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq (every queue script takes all ten)
+-- KEYS: ids delayed jobs priority seq waiting
+local K_ids, K_delayed, K_jobs, K_priority, K_seq, K_waiting = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 -- ARGV: 1 id, 2 envelope JSON, 3 de-duplicate ('1' = refuse an id that is still live or dead),
 --       4 delay ms, 5 run-at epoch ms (0 = none), 6 priority (0 = normal)
 -- Returns {1, runAt} when enqueued, {0, 0} when the id is a duplicate.
 -- Normal jobs go to the waiting list (LPUSH, so a Python BRPOP consumer sees them oldest-first);
 -- delayed and prioritised jobs are held by id, with their envelope in the jobs hash.
--- TIME before writes needs effects replication, the default only from Redis 5 on.
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
 if redis.replicate_commands then redis.replicate_commands() end
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+-- >>> includes/priority.lua
+-- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
+-- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
+local MAX_PRIORITY = 100
+
+-- The priority a job runs with; whatever is not a number in range counts as the nearest one.
+local function priorityOf(env)
+	local p = type(env) == 'table' and tonumber(env.priority) or 0
+	if p ~= p or p < 0 then return 0 end
+	if p > MAX_PRIORITY then return MAX_PRIORITY end
+	return math.floor(p)
+end
+
+-- A prioritised job's score in K_priority: higher priority first, then first in, first out
+-- by the K_seq counter (its low 32 bits keep any realistic backlog of one priority in order).
+local function priorityScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
+end
+-- <<< includes/priority.lua
 local id = ARGV[1]
-if ARGV[3] == '1' and redis.call('SADD', KEYS[9], id) == 0 then
+if ARGV[3] == '1' and redis.call('SADD', K_ids, id) == 0 then
 	return {0, 0}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = serverTimeMs()
 local runAt = now + tonumber(ARGV[4])
 local at = tonumber(ARGV[5])
 if at > runAt then runAt = at end
-local priority = tonumber(ARGV[6])
 if runAt > now then
-	redis.call('HSET', KEYS[6], id, ARGV[2])
-	redis.call('ZADD', KEYS[4], runAt, id)
+	redis.call('HSET', K_jobs, id, ARGV[2])
+	redis.call('ZADD', K_delayed, runAt, id)
 	return {1, runAt}
 end
+local priority = priorityOf({ priority = ARGV[6] })
 if priority > 0 then
-	redis.call('HSET', KEYS[6], id, ARGV[2])
-	-- Higher priority first; within one priority, first in first out (the seq counter).
-	redis.call('ZADD', KEYS[3], (101 - priority) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, id)
+	redis.call('HSET', K_jobs, id, ARGV[2])
+	redis.call('ZADD', K_priority, priorityScore(priority), id)
 	return {1, now}
 end
-redis.call('LPUSH', KEYS[1], ARGV[2])
+redis.call('LPUSH', K_waiting, ARGV[2])
 return {1, now}

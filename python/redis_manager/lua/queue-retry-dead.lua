@@ -1,40 +1,59 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
+-- KEYS: waiting priority jobs meta dead seq
+local K_waiting, K_priority, K_jobs, K_meta, K_dead, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
--- TIME before writes needs effects replication, the default only from Redis 5 on.
-if redis.replicate_commands then redis.replicate_commands() end
-local K_WAIT, K_PRI, K_JOBS, K_META, K_DEAD = KEYS[1], KEYS[3], KEYS[6], KEYS[7], KEYS[8]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- >>> includes/requeue.lua
+-- >>> includes/priority.lua
+-- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
+-- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
+local MAX_PRIORITY = 100
+
+-- The priority a job runs with; whatever is not a number in range counts as the nearest one.
+local function priorityOf(env)
+	local p = type(env) == 'table' and tonumber(env.priority) or 0
+	if p ~= p or p < 0 then return 0 end
+	if p > MAX_PRIORITY then return MAX_PRIORITY end
+	return math.floor(p)
+end
+
+-- A prioritised job's score in K_priority: higher priority first, then first in, first out
+-- by the K_seq counter (its low 32 bits keep any realistic backlog of one priority in order).
+local function priorityScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
+end
+-- <<< includes/priority.lua
+-- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
+-- to the list, at the head (`head`: it runs next) or the tail.
+local function requeue(id, raw, p, head)
+	if p > 0 then
+		redis.call('HSET', K_jobs, id, raw)
+		redis.call('ZADD', K_priority, priorityScore(p), id)
+	else
+		redis.call('HDEL', K_jobs, id)
+		if head then redis.call('RPUSH', K_waiting, raw) else redis.call('LPUSH', K_waiting, raw) end
+	end
+end
+-- <<< includes/requeue.lua
 
 local function revive(entry)
 	local ok, dead = pcall(cjson.decode, entry)
 	if not ok or type(dead) ~= 'table' or type(dead.job) ~= 'string' or type(dead.id) ~= 'string' then
 		-- Not ours: hand it to Dequeue as a bare payload rather than drop it.
-		redis.call('LPUSH', K_WAIT, entry)
+		redis.call('LPUSH', K_waiting, entry)
 		return
 	end
-	redis.call('HDEL', K_META, dead.id)
+	redis.call('HDEL', K_meta, dead.id)
 	local okJob, env = pcall(cjson.decode, dead.job)
-	local p = okJob and type(env) == 'table' and tonumber(env.priority) or 0
-	if p ~= p or p < 0 then p = 0 end
-	if p > 100 then p = 100 end
-	p = math.floor(p)
-	if p > 0 then
-		redis.call('HSET', K_JOBS, dead.id, dead.job)
-		redis.call('ZADD', K_PRI, (101 - p) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, dead.id)
-	else
-		redis.call('LPUSH', K_WAIT, dead.job)
-	end
+	requeue(dead.id, dead.job, priorityOf(okJob and env), false)
 end
 
 if ARGV[2] ~= '' then
-	local entries = redis.call('LRANGE', K_DEAD, 0, -1)
+	local entries = redis.call('LRANGE', K_dead, 0, -1)
 	for _, entry in ipairs(entries) do
 		local ok, dead = pcall(cjson.decode, entry)
 		if ok and type(dead) == 'table' and dead.id == ARGV[2] then
-			redis.call('LREM', K_DEAD, 1, entry)
+			redis.call('LREM', K_dead, 1, entry)
 			revive(entry)
 			return 1
 		end
@@ -44,7 +63,7 @@ end
 
 local moved = 0
 for _ = 1, tonumber(ARGV[1]) do
-	local entry = redis.call('RPOP', K_DEAD)
+	local entry = redis.call('RPOP', K_dead)
 	if not entry then break end
 	revive(entry)
 	moved = moved + 1

@@ -1,9 +1,22 @@
 -- A consistent snapshot of one queue's counts (read only).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
+-- KEYS: waiting claim priority delayed inflight jobs dead
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
 --          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none)}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
+if redis.replicate_commands then redis.replicate_commands() end
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+local now = serverTimeMs()
 local oldest = -1
 local function consider(raw)
 	if not raw then return end
@@ -13,19 +26,19 @@ local function consider(raw)
 		if at and (oldest < 0 or at < oldest) then oldest = at end
 	end
 end
-consider(redis.call('LINDEX', KEYS[1], -1))
-consider(redis.call('LINDEX', KEYS[2], -1))
-local head = redis.call('ZRANGE', KEYS[3], 0, 0)
-if head[1] then consider(redis.call('HGET', KEYS[6], head[1])) end
-local nextDue = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+consider(redis.call('LINDEX', K_waiting, -1))
+consider(redis.call('LINDEX', K_claim, -1))
+local head = redis.call('ZRANGE', K_priority, 0, 0)
+if head[1] then consider(redis.call('HGET', K_jobs, head[1])) end
+local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
 return {
-	redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]),
-	redis.call('ZCARD', KEYS[3]),
-	redis.call('ZCARD', KEYS[4]),
-	redis.call('ZCARD', KEYS[5]),
-	redis.call('LLEN', KEYS[8]),
-	redis.call('ZCOUNT', KEYS[5], '-inf', now),
-	redis.call('ZCOUNT', KEYS[4], '-inf', now),
+	redis.call('LLEN', K_waiting) + redis.call('LLEN', K_claim),
+	redis.call('ZCARD', K_priority),
+	redis.call('ZCARD', K_delayed),
+	redis.call('ZCARD', K_inflight),
+	redis.call('LLEN', K_dead),
+	redis.call('ZCOUNT', K_inflight, '-inf', now),
+	redis.call('ZCOUNT', K_delayed, '-inf', now),
 	oldest,
 	now,
 	tonumber(nextDue[2]) or -1,

@@ -1,133 +1,179 @@
--- Dequeue: the one script that moves a job into flight. Before popping it does the queue's
--- housekeeping, so nobody has to schedule it: due delayed jobs go back to waiting, and jobs
--- whose visibility deadline passed (their worker died or hung) are returned or dead-lettered.
--- With ARGV[1] = '0' it only does the housekeeping (the Recover Stalled operation).
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
--- ARGV: 1 take ('1'/'0'), 2 visibility ms, 3 id for a bare payload, 4 lease token,
---       5 default max attempts, 6 max jobs moved per housekeeping step
+-- Dequeue: takes the next job into flight, after the queue's housekeeping (see
+-- includes/housekeeping.lua and includes/take.lua).
+-- KEYS: waiting claim priority delayed inflight jobs meta dead seq
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+-- ARGV: 1 visibility ms, 2 id for a bare payload, 3 lease token, 4 default max attempts,
+--       5 max jobs moved per housekeeping step
 -- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
 --      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
--- TIME before writes needs effects replication, the default only from Redis 5 on.
+-- >>> includes/take.lua
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
 if redis.replicate_commands then redis.replicate_commands() end
-local K_WAIT, K_CLAIM, K_PRI, K_DELAYED, K_INFLIGHT, K_JOBS, K_META, K_DEAD = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local defaultMax = tonumber(ARGV[5])
-local limit = tonumber(ARGV[6])
-
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+-- >>> includes/housekeeping.lua
+-- >>> includes/envelope.lua
+-- The decoded envelope of a stored job, or nil for anything else (a bare payload a producer
+-- pushed without one, or text that is not JSON).
 local function envelope(raw)
 	local ok, v = pcall(cjson.decode, raw)
 	if ok and type(v) == 'table' and type(v.id) == 'string' and v.payload ~= nil then return v end
 	return nil
 end
-
-local function priorityOf(env)
-	local p = env and tonumber(env.priority) or 0
-	if p ~= p or p < 0 then return 0 end
-	if p > 100 then return 100 end
-	return math.floor(p)
-end
-
+-- <<< includes/envelope.lua
+-- >>> includes/meta.lua
+-- A job's live counters in K_meta: a = attempt, l = lease of the current delivery, e = the
+-- error of the previous attempt. Kept apart from the envelope, which stays as the producer
+-- wrote it.
 local function readMeta(id)
-	local m = redis.call('HGET', K_META, id)
+	local m = redis.call('HGET', K_meta, id)
 	if m then return cjson.decode(m) end
 	return {}
 end
+-- <<< includes/meta.lua
+-- >>> includes/requeue.lua
+-- >>> includes/priority.lua
+-- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
+-- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
+local MAX_PRIORITY = 100
 
--- Back to waiting: prioritised jobs to their lane, others to the list (head = next to run).
-local function requeue(id, raw, env, head)
-	local p = priorityOf(env)
+-- The priority a job runs with; whatever is not a number in range counts as the nearest one.
+local function priorityOf(env)
+	local p = type(env) == 'table' and tonumber(env.priority) or 0
+	if p ~= p or p < 0 then return 0 end
+	if p > MAX_PRIORITY then return MAX_PRIORITY end
+	return math.floor(p)
+end
+
+-- A prioritised job's score in K_priority: higher priority first, then first in, first out
+-- by the K_seq counter (its low 32 bits keep any realistic backlog of one priority in order).
+local function priorityScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
+end
+-- <<< includes/priority.lua
+-- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
+-- to the list, at the head (`head`: it runs next) or the tail.
+local function requeue(id, raw, p, head)
 	if p > 0 then
-		redis.call('HSET', K_JOBS, id, raw)
-		redis.call('ZADD', K_PRI, (101 - p) * 4294967296 + redis.call('INCR', KEYS[10]) % 4294967296, id)
+		redis.call('HSET', K_jobs, id, raw)
+		redis.call('ZADD', K_priority, priorityScore(p), id)
 	else
-		redis.call('HDEL', K_JOBS, id)
-		if head then redis.call('RPUSH', K_WAIT, raw) else redis.call('LPUSH', K_WAIT, raw) end
+		redis.call('HDEL', K_jobs, id)
+		if head then redis.call('RPUSH', K_waiting, raw) else redis.call('LPUSH', K_waiting, raw) end
 	end
 end
-
-local promoted, recovered, buried = 0, 0, 0
-local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, limit)
-for _, id in ipairs(due) do
-	redis.call('ZREM', K_DELAYED, id)
-	local raw = redis.call('HGET', K_JOBS, id)
-	if raw then
-		requeue(id, raw, envelope(raw), false)
-		promoted = promoted + 1
-	end
+-- <<< includes/requeue.lua
+-- >>> includes/dead-letter.lua
+-- Moves a job to the dead list, newest first, with the error that ended it. The envelope is
+-- kept as a string so Retry Dead restores it byte for byte; the entry is written by hand so
+-- its fields keep this order and its numbers print as integers for the Python readers.
+local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
+	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
+	redis.call('LPUSH', K_dead, entry)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
 end
-
-local stalled = redis.call('ZRANGEBYSCORE', K_INFLIGHT, '-inf', now, 'LIMIT', 0, limit)
-for _, id in ipairs(stalled) do
-	redis.call('ZREM', K_INFLIGHT, id)
-	local raw = redis.call('HGET', K_JOBS, id)
-	if raw then
-		local env = envelope(raw)
-		local meta = readMeta(id)
-		local attempt = tonumber(meta.a) or 1
-		local maxAttempts = env and tonumber(env.maxAttempts) or defaultMax
-		local reason = 'Visibility timeout expired on attempt ' .. attempt .. ': the worker stopped or took too long'
-		if attempt >= maxAttempts then
-			local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
-				.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
-			redis.call('LPUSH', K_DEAD, entry)
-			redis.call('HDEL', K_JOBS, id)
-			redis.call('HDEL', K_META, id)
-			buried = buried + 1
-		else
-			redis.call('HSET', K_META, id, cjson.encode({ a = attempt, e = reason }))
-			requeue(id, raw, env, true)
-			recovered = recovered + 1
+-- <<< includes/dead-letter.lua
+-- The queue's housekeeping, done by every take so that nobody has to schedule it: delayed
+-- jobs whose time came go back to waiting, and jobs whose visibility deadline passed (their
+-- worker died or hung) return to the head of the queue, or to the dead list once out of
+-- attempts. At most `limit` jobs of each kind per call, so one script never runs long.
+-- Returns how many jobs were promoted, recovered and buried.
+local function housekeep(now, limit, defaultMax)
+	local promoted, recovered, buried = 0, 0, 0
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_delayed, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_delayed, id)
+		local raw = redis.call('HGET', K_jobs, id)
+		if raw then
+			requeue(id, raw, priorityOf(envelope(raw)), false)
+			promoted = promoted + 1
 		end
-	else
-		redis.call('HDEL', K_META, id)
 	end
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_inflight, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_inflight, id)
+		local raw = redis.call('HGET', K_jobs, id)
+		if raw then
+			local env = envelope(raw)
+			local attempt = tonumber(readMeta(id).a) or 1
+			local maxAttempts = env and tonumber(env.maxAttempts) or defaultMax
+			local reason = 'Visibility timeout expired on attempt ' .. attempt .. ': the worker stopped or took too long'
+			if attempt >= maxAttempts then
+				deadLetter(id, raw, reason, attempt, maxAttempts, now)
+				buried = buried + 1
+			else
+				redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = reason }))
+				requeue(id, raw, priorityOf(env), true)
+				recovered = recovered + 1
+			end
+		else
+			redis.call('HDEL', K_meta, id)
+		end
+	end
+	return promoted, recovered, buried
 end
+-- <<< includes/housekeeping.lua
+-- Moves the next job into flight after the housekeeping: the priority lane first, then a job
+-- a blocked consumer just moved to the claim list (it BLMOVEs there and takes from there, so
+-- a crash in between strands nothing), then the oldest waiting job. The job is recorded in
+-- K_inflight with its visibility deadline and handed out under a fresh lease.
+-- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
+--      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
+local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
+	local now = serverTimeMs()
+	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
 
-local function empty()
-	local nextDue = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
-	return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
-end
+	local id, raw, env
+	-- An id whose envelope vanished (a manual edit) is skipped.
+	for _ = 1, 16 do
+		local top = redis.call('ZPOPMIN', K_priority)
+		if not top[1] then break end
+		raw = redis.call('HGET', K_jobs, top[1])
+		if raw then
+			id = top[1]
+			env = envelope(raw)
+			break
+		end
+	end
+	if not raw then raw = redis.call('RPOP', K_claim) end
+	if not raw then raw = redis.call('RPOP', K_waiting) end
+	if not raw then
+		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
+		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
+	end
 
-if ARGV[1] ~= '1' then return empty() end
-
-local id, raw, env
--- Prioritised jobs first; an id whose envelope vanished (manual edits) is skipped.
-for _ = 1, 16 do
-	local top = redis.call('ZPOPMIN', K_PRI)
-	if not top[1] then break end
-	raw = redis.call('HGET', K_JOBS, top[1])
-	if raw then
-		id = top[1]
+	if not id then
 		env = envelope(raw)
-		break
+		if env then
+			id = env.id
+		else
+			-- A bare payload (a Python LPUSH of plain JSON): wrap it, so retries keep its id.
+			id = bareId
+			local payload = raw
+			if not pcall(cjson.decode, raw) then payload = cjson.encode(raw) end
+			raw = '{"id":' .. cjson.encode(id) .. ',"payload":' .. payload .. ',"attempt":0,"maxAttempts":' .. defaultMax
+				.. ',"enqueuedAt":' .. now .. ',"source":"bare"}'
+			env = { id = id, maxAttempts = defaultMax, enqueuedAt = now }
+		end
 	end
-end
--- Then a job a blocked consumer just moved to the claim list, then the oldest waiting job.
-if not raw then raw = redis.call('RPOP', K_CLAIM) end
-if not raw then raw = redis.call('RPOP', K_WAIT) end
-if not raw then return empty() end
 
-if not id then
-	env = envelope(raw)
-	if env then
-		id = env.id
-	else
-		-- A bare payload (a Python LPUSH of plain JSON): wrap it, so retries keep its id.
-		id = ARGV[3]
-		local payload = raw
-		if not pcall(cjson.decode, raw) then payload = cjson.encode(raw) end
-		raw = '{"id":' .. cjson.encode(id) .. ',"payload":' .. payload .. ',"attempt":0,"maxAttempts":' .. defaultMax
-			.. ',"enqueuedAt":' .. now .. ',"source":"bare"}'
-		env = { id = id, maxAttempts = defaultMax, enqueuedAt = now }
-	end
+	local meta = readMeta(id)
+	local attempt = (tonumber(meta.a) or tonumber(env.attempt) or 0) + 1
+	local maxAttempts = tonumber(env.maxAttempts) or defaultMax
+	local deadline = now + visibilityMs
+	redis.call('HSET', K_jobs, id, raw)
+	redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, l = lease, e = meta.e }))
+	redis.call('ZADD', K_inflight, deadline, id)
+	return {'job', id, raw, attempt, maxAttempts, lease, deadline, now, meta.e or ''}
 end
-
-local meta = readMeta(id)
-local attempt = (tonumber(meta.a) or tonumber(env.attempt) or 0) + 1
-local maxAttempts = tonumber(env.maxAttempts) or defaultMax
-local deadline = now + tonumber(ARGV[2])
-redis.call('HSET', K_JOBS, id, raw)
-redis.call('HSET', K_META, id, cjson.encode({ a = attempt, l = ARGV[4], e = meta.e }))
-redis.call('ZADD', K_INFLIGHT, deadline, id)
-return {'job', id, raw, attempt, maxAttempts, ARGV[4], deadline, now, meta.e or ''}
+-- <<< includes/take.lua
+return takeJob(tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))

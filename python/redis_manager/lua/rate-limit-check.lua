@@ -2,7 +2,9 @@
 -- request that was let through, scored by the server's clock in milliseconds.
 -- A request made at time s counts against every check made before s + window.
 --
--- KEYS[1]  the limit's key (ratelimit:{key})
+-- KEYS: limit
+local K_limit = KEYS[1]
+-- K_limit  the limit's key (ratelimit:{key})
 -- ARGV[1]  max requests per window (whole number > 0)
 -- ARGV[2]  window length in milliseconds (whole number > 0)
 -- ARGV[3]  "1" to consume one request when allowed, "0" to only look
@@ -12,20 +14,25 @@
 -- Returns { allowed (1|0), requests now in the window, retryAfterMs, resetAtMs, nowMs }
 --   retryAfterMs  0 when allowed, else ms until the oldest blocking request leaves
 --   resetAtMs     epoch ms when the window is empty again (nowMs when it already is)
-local key = KEYS[1]
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
+if redis.replicate_commands then redis.replicate_commands() end
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+local key = K_limit
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local consume = ARGV[3] == '1'
 
--- Redis before 5 replicates scripts verbatim and refuses writes after TIME unless told to
--- replicate the effects instead; from Redis 5 on this is the default and the call is a no-op.
-if redis.replicate_commands then
-	redis.replicate_commands()
-end
-
--- The server's clock, never the callers': workers with skewed clocks still share one window.
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now, time = serverTimeMs()
 
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)

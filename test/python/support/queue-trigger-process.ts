@@ -16,7 +16,7 @@ async function main(): Promise<void> {
 	const recorder = rawClient(3);
 	await startTrigger({
 		credentials: testCredentials({ keyPrefix: prefix }),
-		parameters: { event: 'jobAvailable', jobQueue: queue, maxParallelJobs: Number(parallel), visibilityTimeout: Number(visibility) },
+		parameters: { event: 'jobAvailable', queue, maxParallelJobs: Number(parallel), visibilityTimeout: Number(visibility) },
 		workflowId: `py-crash-${process.pid}`,
 		execution: async (json) => {
 			await recorder.rpush(record, `${String(json.id)} ${String(json.attempt)} n8n:${process.pid}`);

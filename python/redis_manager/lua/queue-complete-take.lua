@@ -1,0 +1,204 @@
+-- Complete, then take the next job, in one call: a worker's ack of a finished job also
+-- fetches its next one (one round trip per job). The take happens whatever the ack's
+-- outcome: 'stale' or 'missing' only mean the finished job is no longer ours.
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+-- ARGV: 1 id, 2 lease ('' = whoever holds it), then Dequeue's ARGV (queue-take.lua) from 3
+-- Returns {Complete's reply, Dequeue's reply}
+-- >>> includes/complete.lua
+-- >>> includes/lease.lua
+-- >>> includes/meta.lua
+-- A job's live counters in K_meta: a = attempt, l = lease of the current delivery, e = the
+-- error of the previous attempt. Kept apart from the envelope, which stays as the producer
+-- wrote it.
+local function readMeta(id)
+	local m = redis.call('HGET', K_meta, id)
+	if m then return cjson.decode(m) end
+	return {}
+end
+-- <<< includes/meta.lua
+-- Why the caller may not settle job `id`: 'missing' when it is not in flight (unknown, done,
+-- or returned after its visibility timeout), 'stale' when another delivery owns it now.
+-- Otherwise nil, and the job's meta when the lease had to be read to check it (lease '' =
+-- whoever holds the job, and skips that read).
+local function leaseProblem(id, lease)
+	if not redis.call('ZSCORE', K_inflight, id) then return 'missing' end
+	if lease == '' then return nil end
+	local meta = readMeta(id)
+	if meta.l ~= lease then return 'stale' end
+	return nil, meta
+end
+-- <<< includes/lease.lua
+-- Acknowledges a job in flight: it is gone for good, and its de-duplication id is free again.
+local function completeJob(id, lease)
+	local problem = leaseProblem(id, lease)
+	if problem then return problem end
+	redis.call('ZREM', K_inflight, id)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
+	redis.call('SREM', K_ids, id)
+	return 'done'
+end
+-- <<< includes/complete.lua
+-- >>> includes/take.lua
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
+if redis.replicate_commands then redis.replicate_commands() end
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+-- >>> includes/housekeeping.lua
+-- >>> includes/envelope.lua
+-- The decoded envelope of a stored job, or nil for anything else (a bare payload a producer
+-- pushed without one, or text that is not JSON).
+local function envelope(raw)
+	local ok, v = pcall(cjson.decode, raw)
+	if ok and type(v) == 'table' and type(v.id) == 'string' and v.payload ~= nil then return v end
+	return nil
+end
+-- <<< includes/envelope.lua
+-- >>> includes/requeue.lua
+-- >>> includes/priority.lua
+-- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
+-- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
+local MAX_PRIORITY = 100
+
+-- The priority a job runs with; whatever is not a number in range counts as the nearest one.
+local function priorityOf(env)
+	local p = type(env) == 'table' and tonumber(env.priority) or 0
+	if p ~= p or p < 0 then return 0 end
+	if p > MAX_PRIORITY then return MAX_PRIORITY end
+	return math.floor(p)
+end
+
+-- A prioritised job's score in K_priority: higher priority first, then first in, first out
+-- by the K_seq counter (its low 32 bits keep any realistic backlog of one priority in order).
+local function priorityScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
+end
+-- <<< includes/priority.lua
+-- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
+-- to the list, at the head (`head`: it runs next) or the tail.
+local function requeue(id, raw, p, head)
+	if p > 0 then
+		redis.call('HSET', K_jobs, id, raw)
+		redis.call('ZADD', K_priority, priorityScore(p), id)
+	else
+		redis.call('HDEL', K_jobs, id)
+		if head then redis.call('RPUSH', K_waiting, raw) else redis.call('LPUSH', K_waiting, raw) end
+	end
+end
+-- <<< includes/requeue.lua
+-- >>> includes/dead-letter.lua
+-- Moves a job to the dead list, newest first, with the error that ended it. The envelope is
+-- kept as a string so Retry Dead restores it byte for byte; the entry is written by hand so
+-- its fields keep this order and its numbers print as integers for the Python readers.
+local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
+	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
+	redis.call('LPUSH', K_dead, entry)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
+end
+-- <<< includes/dead-letter.lua
+-- The queue's housekeeping, done by every take so that nobody has to schedule it: delayed
+-- jobs whose time came go back to waiting, and jobs whose visibility deadline passed (their
+-- worker died or hung) return to the head of the queue, or to the dead list once out of
+-- attempts. At most `limit` jobs of each kind per call, so one script never runs long.
+-- Returns how many jobs were promoted, recovered and buried.
+local function housekeep(now, limit, defaultMax)
+	local promoted, recovered, buried = 0, 0, 0
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_delayed, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_delayed, id)
+		local raw = redis.call('HGET', K_jobs, id)
+		if raw then
+			requeue(id, raw, priorityOf(envelope(raw)), false)
+			promoted = promoted + 1
+		end
+	end
+	for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_inflight, '-inf', now, 'LIMIT', 0, limit)) do
+		redis.call('ZREM', K_inflight, id)
+		local raw = redis.call('HGET', K_jobs, id)
+		if raw then
+			local env = envelope(raw)
+			local attempt = tonumber(readMeta(id).a) or 1
+			local maxAttempts = env and tonumber(env.maxAttempts) or defaultMax
+			local reason = 'Visibility timeout expired on attempt ' .. attempt .. ': the worker stopped or took too long'
+			if attempt >= maxAttempts then
+				deadLetter(id, raw, reason, attempt, maxAttempts, now)
+				buried = buried + 1
+			else
+				redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = reason }))
+				requeue(id, raw, priorityOf(env), true)
+				recovered = recovered + 1
+			end
+		else
+			redis.call('HDEL', K_meta, id)
+		end
+	end
+	return promoted, recovered, buried
+end
+-- <<< includes/housekeeping.lua
+-- Moves the next job into flight after the housekeeping: the priority lane first, then a job
+-- a blocked consumer just moved to the claim list (it BLMOVEs there and takes from there, so
+-- a crash in between strands nothing), then the oldest waiting job. The job is recorded in
+-- K_inflight with its visibility deadline and handed out under a fresh lease.
+-- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
+--      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
+local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
+	local now = serverTimeMs()
+	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
+
+	local id, raw, env
+	-- An id whose envelope vanished (a manual edit) is skipped.
+	for _ = 1, 16 do
+		local top = redis.call('ZPOPMIN', K_priority)
+		if not top[1] then break end
+		raw = redis.call('HGET', K_jobs, top[1])
+		if raw then
+			id = top[1]
+			env = envelope(raw)
+			break
+		end
+	end
+	if not raw then raw = redis.call('RPOP', K_claim) end
+	if not raw then raw = redis.call('RPOP', K_waiting) end
+	if not raw then
+		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
+		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
+	end
+
+	if not id then
+		env = envelope(raw)
+		if env then
+			id = env.id
+		else
+			-- A bare payload (a Python LPUSH of plain JSON): wrap it, so retries keep its id.
+			id = bareId
+			local payload = raw
+			if not pcall(cjson.decode, raw) then payload = cjson.encode(raw) end
+			raw = '{"id":' .. cjson.encode(id) .. ',"payload":' .. payload .. ',"attempt":0,"maxAttempts":' .. defaultMax
+				.. ',"enqueuedAt":' .. now .. ',"source":"bare"}'
+			env = { id = id, maxAttempts = defaultMax, enqueuedAt = now }
+		end
+	end
+
+	local meta = readMeta(id)
+	local attempt = (tonumber(meta.a) or tonumber(env.attempt) or 0) + 1
+	local maxAttempts = tonumber(env.maxAttempts) or defaultMax
+	local deadline = now + visibilityMs
+	redis.call('HSET', K_jobs, id, raw)
+	redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, l = lease, e = meta.e }))
+	redis.call('ZADD', K_inflight, deadline, id)
+	return {'job', id, raw, attempt, maxAttempts, lease, deadline, now, meta.e or ''}
+end
+-- <<< includes/take.lua
+local completed = completeJob(ARGV[1], ARGV[2])
+return { completed, takeJob(tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) }
