@@ -5,7 +5,7 @@ from .codec import RedisManagerValueError
 from .config import ConfigError, Settings, TlsSettings, settings_from_env
 from .conversation import AppendResult
 from .jobs import Job, JobLost, JobQueue
-from .keys import KeySchema, QueueKeys, normalise_query, search_hash
+from .keys import KeySchema, QueueKeys, normalise_query, queue_name_problem, search_hash, trim_identifier
 from .leaderboard import LeaderboardEntry, Standing
 from .locks import HeldLock, LockAcquireResult, LockExtendResult, LockLost, LockNotAcquired
 from .manager import RedisManager, get_redis_manager
@@ -35,8 +35,10 @@ __all__ = [
     "TlsSettings",
     "get_redis_manager",
     "normalise_query",
+    "queue_name_problem",
     "search_hash",
     "settings_from_env",
+    "trim_identifier",
 ]
 
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any, Optional
 
-from .keys import js_trim
+from .keys import trim_identifier
 
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 MAX_IDENTIFIER_BYTES = 1024
@@ -75,11 +75,12 @@ def decode_content(text: str, read_as: str) -> Any:
 
 
 def identifier(value: Any, label: str) -> str:
-    """Checks an id the way the node checks its key fields, so both sides refuse the same ids."""
+    """An id checked and trimmed the way the node reads its key fields (surrounding whitespace
+    stripped, as str.strip() does), so both sides name the same key and refuse the same ids."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise RedisManagerValueError(f"{label} must be text, got {type(value).__name__}")
-    text = str(value)
-    if js_trim(text) == "":
+    text = trim_identifier(str(value))
+    if text == "":
         raise RedisManagerValueError(f"{label} is empty")
     if _LONE_SURROGATE.search(text):
         # It would need replacing to be sent, and two ids could then share one key.

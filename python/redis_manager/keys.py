@@ -9,24 +9,26 @@ import re
 from dataclasses import dataclass
 from typing import Tuple
 
-# JavaScript's String.prototype.trim() and the regex class \s, which the node uses to
-# normalise search queries. Python's str.strip() and re's \s differ (they take \x1c-\x1f and
-# \x85, but not \ufeff), so using them would give some queries a different search key.
-JS_WHITESPACE = (
-    "\t\n\u000b\u000c\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Whitespace as Python's str.isspace() sees it (what str.strip() and re's \s remove), spelled
+# out as platform/keys.ts spells it (PY_SPACE), so an id the node trims and one this side
+# strips name the same key, whatever Unicode version either runtime has.
+PY_WHITESPACE = (
+    "\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
 )
-_JS_WHITESPACE_RUN = re.compile("[" + re.escape(JS_WHITESPACE) + "]+")
+_SPACE_RUN = re.compile("[" + re.escape(PY_WHITESPACE) + "]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def js_trim(text: str) -> str:
-    return text.strip(JS_WHITESPACE)
+def trim_identifier(text: str) -> str:
+    """An identifier without surrounding whitespace, as the node trims its key fields."""
+    return text.strip(PY_WHITESPACE)
 
 
 def normalise_query(query: str) -> str:
     """Trim, lower-case and collapse whitespace runs, so equivalent queries share a key."""
-    return _JS_WHITESPACE_RUN.sub(" ", js_trim(query).lower())
+    return _SPACE_RUN.sub(" ", trim_identifier(query).lower())
 
 
 def utf8_like_node(text: str) -> bytes:
@@ -36,6 +38,15 @@ def utf8_like_node(text: str) -> bytes:
 
 def search_hash(query: str) -> str:
     return hashlib.sha256(utf8_like_node(normalise_query(query))).hexdigest()
+
+
+def queue_name_problem(name: str) -> str:
+    """What is wrong with a queue key, or "": a brace would end or start the hash tag early
+    and split the queue's keys across Cluster slots."""
+    if "{" not in name and "}" not in name:
+        return ""
+    return ("must not contain { or }. Braces are Redis Cluster hash-tag delimiters; all keys of a queue are "
+            "tagged with its name, so use a name without braces")
 
 
 @dataclass(frozen=True)
@@ -102,9 +113,10 @@ class KeySchema:
 
     def queue(self, name: str) -> QueueKeys:
         waiting = self._key("queue", name)
-        if "{" in waiting or "}" in waiting:
-            # A brace would end or start the hash tag early and split the queue across slots.
-            raise ValueError(f'The queue key "{waiting}" must not contain {{ or }} (Cluster hash-tag delimiters)')
+        problem = queue_name_problem(waiting)
+        if problem:
+            # Checked on the whole key: a brace in the key prefix breaks the hash tag as well.
+            raise ValueError(f'The queue key "{waiting}" {problem}')
         tag = "{" + waiting + "}"
         return QueueKeys(
             waiting=waiting,
@@ -123,18 +135,3 @@ class KeySchema:
         """The stream that mirrors a pub/sub channel for durable updates."""
         return self._key("stream", channel)
 
-
-# Which DB role each key family lives in (platform/keys.ts ROLE_OF, with Python role names).
-ROLE_OF = {
-    "session": "session",
-    "conversation": "session",
-    "langchain": "session",
-    "content": "content",
-    "search": "cache",
-    "api_cache": "cache",
-    "queue": "queue",
-    "rate_limit": "rate_limit",
-    "lock": "default",
-    "leaderboard": "default",
-    "updates_stream": "default",
-}

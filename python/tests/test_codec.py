@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from redis_manager.keys import PY_WHITESPACE
 from redis_manager.codec import RedisManagerValueError, decode_content, decode_maybe_json, encode_json, identifier
 
 
@@ -37,12 +38,19 @@ def test_reading_treats_what_json_parse_refuses_as_text() -> None:
         decode_content("plain", "json")
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "\ufeff\u3000", "a\udc00", "x" * 1025, True, None, 1.5, b"bytes"])
+def test_the_whitespace_set_is_pythons_own() -> None:
+    # platform/keys.ts spells out the same set; if Python's Unicode data ever changed it, this says so.
+    assert set(PY_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x1c\u3000\x85", "a\udc00", "x" * 1025, True, None, 1.5, b"bytes"])
 def test_identifiers_are_checked_like_the_node_checks_them(bad: object) -> None:
     with pytest.raises(RedisManagerValueError):
         identifier(bad, "session_id")
 
 
-def test_identifiers_keep_spaces_colons_braces_and_unicode() -> None:
-    for good in (" padded ", "a:b:c", "{tag}", "😀" * 256, 42):
+def test_identifiers_are_trimmed_and_keep_inner_spaces_colons_braces_and_unicode() -> None:
+    assert identifier(" padded id\n", "id") == "padded id"
+    assert identifier("\ufeffbom", "id") == "\ufeffbom"
+    for good in ("a:b:c", "{tag}", "😀" * 256, 42):
         assert identifier(good, "id") == str(good)

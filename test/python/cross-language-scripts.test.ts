@@ -1,16 +1,16 @@
 /**
- * Cross-language for the script-backed roles, both directions: job queue (DB 3), locks
- * (default DB) and rate limits (DB 4). A job, lease or window written by one side is read,
+ * Cross-language for the script-backed roles, both directions: job queue, locks and rate
+ * limits, each in its own DB (MAPPED_DBS) on both sides. A job, lease or window written by one side is read,
  * settled or counted by the other with equal values and times, because both run the same
  * Lua files over the same keys.
  */
 import type { IDataObject } from 'n8n-workflow';
 
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { describePython, pyCalls, pyOk, pythonEnv, runPython } from './python';
+import { describePython, MAPPED_DBS, mappedCredentials, mappedEnv, pyCalls, pyOk, runPython } from './python';
 
 afterAll(async () => {
 	await sharedPool.closeAll();
@@ -19,8 +19,8 @@ afterAll(async () => {
 
 function side(label: string) {
 	const prefix = uniquePrefix(label);
-	const env = pythonEnv(prefix);
-	const credentials = testCredentials({ keyPrefix: prefix });
+	const env = mappedEnv(prefix);
+	const credentials = mappedCredentials(prefix);
 	return {
 		prefix,
 		env,
@@ -42,7 +42,7 @@ function side(label: string) {
 }
 
 describePython('cross-language: queue, locks and rate limits on the same scripts', () => {
-	describe('job queue (queue:{name}, DB 3)', () => {
+	describe('job queue (queue:{name}, queue role DB)', () => {
 		it('Python enqueue_job -> node Dequeue (id, payload, attempts) -> node Complete; Python sees it gone', async () => {
 			const s = side('xq');
 			const id = s.py('enqueue_job', ['content_generation', { campaign_id: 1, type: 'blog', title: 'Café ✓' }], { job_id: 'job-{1}: ü', max_attempts: 5 });
@@ -101,7 +101,7 @@ describePython('cross-language: queue, locks and rate limits on the same scripts
 		it('a Python lease blocks the node until released, and the node releases with the Python token', async () => {
 			const s = side('xk');
 			const py = s.py('acquire_lock', ['campaign_123'], { ttl: 20 }) as { token: string; expires_at_ms: number };
-			const raw = rawClient(0);
+			const raw = rawClient(MAPPED_DBS.default);
 			expect(await raw.get(s.keys.lock('campaign_123'))).toBe(`${py.expires_at_ms}:${py.token}`);
 			expect(await raw.pttl(s.keys.lock('campaign_123'))).toBe(-1);
 			const refused = await s.node({ resource: 'lock', operation: 'acquire', lockName: 'campaign_123', lockTtl: 30 });
@@ -133,7 +133,7 @@ describePython('cross-language: queue, locks and rate limits on the same scripts
 		});
 	});
 
-	describe('rate limits (ratelimit:{key}, DB 4)', () => {
+	describe('rate limits (ratelimit:{key}, rate-limit role DB)', () => {
 		it('Python and node checks count in one window: equal used, remaining, retry-after and TTL', async () => {
 			const s = side('xr');
 			const [first, second] = pyCalls(
@@ -155,7 +155,7 @@ describePython('cross-language: queue, locks and rate limits on the same scripts
 			expect(Number(fourth.retryAfterMs) - Number(status.retry_after_ms)).toBeGreaterThanOrEqual(0);
 			expect(Number(fourth.retryAfterMs) - Number(status.retry_after_ms)).toBeLessThan(2000);
 			expect(s.py('check_rate_limit', ['api_linkedin'], { max_requests: 3, window_seconds: 30 })).toBe(false);
-			const pttl = await rawClient(4).pttl(s.keys.rateLimit('api_linkedin'));
+			const pttl = await rawClient(MAPPED_DBS.rateLimit).pttl(s.keys.rateLimit('api_linkedin'));
 			expect(pttl).toBeGreaterThan(28_000);
 			expect(pttl).toBeLessThanOrEqual(30_000);
 		});

@@ -1,33 +1,34 @@
 /**
  * Cross-language, per role, both directions: what redis_manager (Python, a real redis-py
  * process) writes, the node reads in n8n's in-process engine with equal values and TTLs,
- * and the reverse. Both sides use the same key prefix, as one credential and one
- * REDIS_KEY_PREFIX would in production.
+ * and the reverse. Both sides use the same key prefix and the same DB per role (none of them
+ * the default, see MAPPED_DBS), as one credential and the matching environment would.
  */
 import type { IDataObject } from 'n8n-workflow';
 
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
 import { startTrigger, waitForSubscribers } from '../helpers/trigger';
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
-import { describePython, pyCalls, pyOk, pythonEnv, spawnPython } from './python';
+import { describePython, MAPPED_DBS, mappedCredentials, mappedEnv, pyCalls, pyOk, spawnPython } from './python';
 
 afterAll(async () => {
 	await sharedPool.closeAll();
 	await closeRawClients();
 });
 
-/** A fresh prefix with its node credential and its Python environment. */
+/** A fresh prefix with its node credential and its Python environment, both on MAPPED_DBS. */
 function side(label: string) {
 	const prefix = uniquePrefix(label);
+	const env = mappedEnv(prefix);
 	return {
 		prefix,
 		keys: new KeySchema(prefix),
-		credentials: testCredentials({ keyPrefix: prefix }),
-		env: pythonEnv(prefix),
-		py: (method: string, ...args: unknown[]) => pyOk({ method, args }, pythonEnv(prefix)),
-		pyKw: (method: string, args: unknown[], kwargs: Record<string, unknown>) => pyOk({ method, args, kwargs }, pythonEnv(prefix)),
+		credentials: mappedCredentials(prefix),
+		env,
+		py: (method: string, ...args: unknown[]) => pyOk({ method, args }, env),
+		pyKw: (method: string, args: unknown[], kwargs: Record<string, unknown>) => pyOk({ method, args, kwargs }, env),
 	};
 }
 
@@ -41,7 +42,7 @@ const HOSTILE_ID = 'Jürgen {x}: 😀 with spaces';
 const DATA = { name: 'Jürgen', role: 'admin', tags: ['b2b', 'ai'], nested: { big: 12345678901234, ok: true, none: null } };
 
 describePython('cross-language: redis_manager and the node share every role', () => {
-	describe('sessions (session:{id}, DB 0)', () => {
+	describe('sessions (session:{id}, session role DB)', () => {
 		it('Python set_session -> node Get Session: equal data and TTL', async () => {
 			const s = side('xs');
 			expect(s.pyKw('set_session', [HOSTILE_ID, DATA], { ttl: 1234 })).toBe(true);
@@ -49,6 +50,14 @@ describePython('cross-language: redis_manager and the node share every role', ()
 			expect(got).toMatchObject({ found: true, data: DATA });
 			expect(got.ttl).toBeGreaterThan(1225);
 			expect(got.ttl).toBeLessThanOrEqual(1234);
+		});
+
+		it('both sides trim ids alike: Python set_session("  user_1\\n") is the node\'s "user_1", and the reverse', async () => {
+			const s = side('xs');
+			s.py('set_session', '  user_1\n', { a: 1 });
+			expect(await node(s.credentials, { resource: 'session', operation: 'get', sessionId: 'user_1' })).toMatchObject({ found: true, data: { a: 1 } });
+			await node(s.credentials, { resource: 'session', operation: 'set', sessionId: '\u3000user_2 ', data: '{"b": 2}', ttl: 60 });
+			expect(s.py('get_session', 'user_2')).toEqual({ b: 2 });
 		});
 
 		it('node Set Session -> Python get_session: equal data and TTL', async () => {
@@ -66,7 +75,7 @@ describePython('cross-language: redis_manager and the node share every role', ()
 		});
 	});
 
-	describe('content cache (content:{id}, DB 1)', () => {
+	describe('content cache (content:{id}, content role DB)', () => {
 		it('Python cache_content (text and JSON) -> node Get Content: same value, type and TTL', async () => {
 			const s = side('xc');
 			const text = 'Entwurf für Q3 ✓ — "quoted", {not JSON}';
@@ -99,7 +108,7 @@ describePython('cross-language: redis_manager and the node share every role', ()
 		});
 	});
 
-	describe('API cache (search:{hash}, api:{namespace}:{key}, DB 2)', () => {
+	describe('API cache (search:{hash}, api:{namespace}:{key}, cache role DB)', () => {
 		const results = [{ title: 'Trend report', url: 'https://example.com/r', rank: 1 }];
 
 		it('Python cache_search_results under one spelling -> node Get Cached Results under another', async () => {
@@ -123,7 +132,7 @@ describePython('cross-language: redis_manager and the node share every role', ()
 		});
 	});
 
-	describe('agent conversations (conversation:{campaign}:{agent}, DB 0)', () => {
+	describe('agent conversations (conversation:{campaign}:{agent}, session role DB)', () => {
 		const history = [
 			{ role: 'system', content: 'You are a B2B marketer' },
 			{ role: 'user', content: 'Find three trends' },
@@ -189,7 +198,7 @@ describePython('cross-language: redis_manager and the node share every role', ()
 				await waitForSubscribers(rawClient(0), channel);
 				// The durable trigger's group starts at "$": wait until it exists before publishing.
 				const stream = s.keys.updatesStream(channel);
-				for (let i = 0; i < 200 && (await rawClient(0).exists(stream)) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+				for (let i = 0; i < 200 && (await rawClient(MAPPED_DBS.default).exists(stream)) === 0; i++) await new Promise((r) => setTimeout(r, 25));
 				const result = s.pyKw('publish_update', [channel, { draft_id: 123, status: 'approved' }], { durable: true }) as IDataObject;
 				expect(result).toMatchObject({ channel, subscribers: 1, stream });
 				const [plain] = await pubsub.waitFor(1);
@@ -227,7 +236,7 @@ describePython('cross-language: redis_manager and the node share every role', ()
 			expect(await exited).toBe(0);
 			expect(JSON.parse(out)).toMatchObject({ channel, message: { draft_id: 124, status: 'draft' } });
 			s.pyKw('publish_update', [channel, { draft_id: 125 }], { durable: true });
-			const entries = (await rawClient(0).xrange(s.keys.updatesStream(channel), '-', '+')) as Array<[string, string[]]>;
+			const entries = (await rawClient(MAPPED_DBS.default).xrange(s.keys.updatesStream(channel), '-', '+')) as Array<[string, string[]]>;
 			expect(entries[0][0]).toBe(published.streamId);
 			// Same fields in the same order; the values only differ by message and time.
 			expect(entries.map(([, fields]) => fields.filter((_, i) => i % 2 === 0))).toEqual([

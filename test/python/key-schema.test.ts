@@ -4,8 +4,7 @@
  * same identifiers, hostile ones included, and must build the same keys (or refuse the same
  * input with the same message). A builder added on either side without a row here fails.
  */
-import { KeySchema, normaliseQuery, ROLE_OF, searchHash } from '../../platform/keys';
-import { UPDATE_STREAM_ROLE } from '../../platform/updates';
+import { KeySchema, normaliseQuery, queueNameProblem, searchHash, trimIdentifier } from '../../platform/keys';
 import { describePython, pyCalls, pyOk, pythonEnv, type PyCall, type PyResult } from './python';
 
 const IDS: string[] = [
@@ -124,10 +123,15 @@ describePython('key schema: platform/keys.ts and python/redis_manager/keys.py bu
 		expect(searchHash('AI marketing trends')).toBe('a46724ac99ff53c7e01d3392c3bf15065d5731dd06929b472c552c3a7de19e8a');
 	});
 
-	it('each key family lives in the same DB role', () => {
-		const py = pyOk({ target: 'driver', method: 'role_of' }, env) as Record<string, string>;
-		const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-		const ts = Object.fromEntries(Object.entries({ ...ROLE_OF, updatesStream: UPDATE_STREAM_ROLE }).map(([k, v]) => [snake(k), snake(v)]));
-		expect(py).toEqual(ts);
+	it('identifier trimming and the queue-name rule agree', () => {
+		const calls: PyCall[] = IDS.flatMap((id) => [
+			{ target: 'module', method: 'trim_identifier', args: [id] },
+			{ target: 'module', method: 'queue_name_problem', args: [id] },
+		]);
+		const ts = IDS.flatMap((id) => {
+			const problem = queueNameProblem(id);
+			return [{ ok: trimIdentifier(id) }, { ok: problem ? `${problem.problem}. ${problem.fix}` : '' }];
+		});
+		expect(pyCalls(calls, env)).toEqual(ts);
 	});
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { findPython } from '../queue/python';
 import { REPO_ROOT } from '../helpers/redis-server';
-import { testServer } from '../helpers/redis';
+import { testCredentials, testServer } from '../helpers/redis';
 
 /**
  * The Python twin (python/redis_manager) as the jest suites drive it: Debian's python3 with
@@ -86,4 +86,27 @@ export function spawnPython(args: string[], env: NodeJS.ProcessEnv): ChildProces
 export function hasPytest(): boolean {
 	if (!PYTHON) return false;
 	return spawnSync(PYTHON, ['-c', 'import pytest'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * A DB per role, none of them the default: cross-language tests run with this mapping on
+ * both sides, so a call that used the wrong role's DB would miss the other side's key.
+ */
+export const MAPPED_DBS = { session: 5, content: 6, cache: 7, queue: 8, rateLimit: 9, default: 10 } as const;
+
+export function mappedCredentials(prefix: string) {
+	const d = MAPPED_DBS;
+	return testCredentials({ keyPrefix: prefix, sessionDb: d.session, contentDb: d.content, cacheDb: d.cache, queueDb: d.queue, rateLimitDb: d.rateLimit, defaultDb: d.default });
+}
+
+export function mappedEnv(prefix: string): NodeJS.ProcessEnv {
+	const d = MAPPED_DBS;
+	return pythonEnv(prefix, {
+		REDIS_DB_SESSION: String(d.session),
+		REDIS_DB_CONTENT: String(d.content),
+		REDIS_DB_CACHE: String(d.cache),
+		REDIS_DB_QUEUE: String(d.queue),
+		REDIS_DB_RATE_LIMIT: String(d.rateLimit),
+		REDIS_DB_DEFAULT: String(d.default),
+	});
 }

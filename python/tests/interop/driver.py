@@ -35,10 +35,6 @@ def key_builders() -> list:
     return sorted(n for n in vars(KeySchema) if not n.startswith("_") and callable(getattr(KeySchema, n)))
 
 
-def role_of() -> dict:
-    return dict(redis_manager.keys.ROLE_OF)
-
-
 def scripts() -> list:
     """Every script of the SCRIPTS table as the runner loads it: file, keys, SHA-1 of its text."""
     from redis_manager.scripts import SCRIPTS, ScriptRunner
