@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import redis
 
@@ -142,6 +142,3 @@ class ScriptRunner:
         bound = self._redis_script(name, client)
         return bound(keys=ordered_keys(script, keys), args=ordered_args(script.spec, args), client=client)
 
-
-def all_script_files(names: Sequence[str] = tuple(SCRIPTS)) -> List[str]:
-    return sorted({SCRIPTS[n].file for n in names})

@@ -130,3 +130,27 @@ def test_bad_queue_input_is_refused_before_sending(manager: RedisManager) -> Non
     ):
         with pytest.raises(RedisManagerValueError):
             call()
+
+
+def test_dead_jobs_can_be_listed_retried_and_purged(manager: RedisManager) -> None:
+    for n in range(3):
+        manager.enqueue_job("q", {"n": n}, job_id=f"job-{n}", max_attempts=1)
+    for _ in range(3):
+        job = manager.take_job("q", timeout=1)
+        job.fail("no API key", retry=False)
+    dead = manager.dead_jobs("q")
+    assert [d["id"] for d in dead] == ["job-2", "job-1", "job-0"] and dead[0]["error"] == "no API key"
+    assert manager.retry_dead_jobs("q", job_id="job-1") == 1
+    assert manager.dequeue_job("q", timeout=1) == {"n": 1}
+    assert manager.purge_dead_jobs("q") == 2
+    assert manager.queue_stats("q")["dead"] == 0
+    # Purged ids are free again for de-duplication.
+    assert manager.enqueue_job("q", {"n": 0}, job_id="job-0") == "job-0"
+
+
+def test_recover_stalled_jobs_returns_timed_out_work(manager: RedisManager) -> None:
+    manager.enqueue_job("q", {"n": 1})
+    manager.take_job("q", timeout=1, visibility_timeout=0.1)
+    time.sleep(0.2)
+    assert manager.recover_stalled_jobs("q") == {"promoted": 0, "recovered": 1, "dead": 0}
+    assert manager.queue_stats("q")["waiting"] == 1

@@ -80,3 +80,21 @@ def test_rate_limits(manager: RedisManager, prefix: str) -> None:
     assert manager.check_rate_limit("other", max_requests=1, window_seconds=60)
     assert not manager.check_rate_limit("other", max_requests=1, window_seconds=60)
     assert manager.reset_rate_limit("other") and manager.check_rate_limit("other", 1, 60)
+
+
+def test_sweeping_ended_leases(manager: RedisManager, prefix: str) -> None:
+    manager.acquire_lock("crashed", ttl=0.05)
+    live = manager.acquire_lock("live", ttl=30)
+    time.sleep(0.1)
+    found = manager.sweep_expired_locks(dry_run=True)
+    assert [f["key"] for f in found] == [f"{prefix}lock:crashed"] and found[0]["endedMsAgo"] >= 40
+    assert manager.client("default").exists(f"{prefix}lock:crashed") == 1
+    assert len(manager.sweep_expired_locks()) == 1
+    assert manager.client("default").exists(f"{prefix}lock:crashed") == 0
+    assert manager.release_lock("live", live.token) == "released"
+
+
+def test_retry_after_in_seconds(manager: RedisManager) -> None:
+    manager.rate_limit("k", 1, 10)
+    limited = manager.rate_limit("k", 1, 10)
+    assert not limited.allowed and 9 < limited.retry_after <= 10
