@@ -139,7 +139,8 @@ describePython('at least once across languages, with processes killed at random'
 		const JOBS = 3000;
 		const WORKERS = 4;
 		const KILLS = 8;
-		const VISIBILITY_S = 3;
+		// Long enough that a loaded CI machine never lets a live worker's job time out (heartbeat every 1.7 s).
+		const VISIBILITY_S = 5;
 		const prefix = uniquePrefix('pyw');
 		const keys = new KeySchema(prefix).queue('content_generation');
 		const record = `${prefix}worked`;
@@ -189,7 +190,7 @@ describePython('at least once across languages, with processes killed at random'
 		const PROCESSES = 2;
 		const PARALLEL = 4;
 		const KILLS = 3;
-		const VISIBILITY_S = 3;
+		const VISIBILITY_S = 5;
 		const prefix = uniquePrefix('n8w');
 		const keys = new KeySchema(prefix).queue('content_generation');
 		const record = `${prefix}worked`;
