@@ -207,3 +207,10 @@ export function releaseEngineTimers(): void {
 	const timer = (Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer;
 	timer?.unref();
 }
+
+// The sweeper is one per DI container, made on first use. Making it here, with the engine, and
+// unreferencing it at once covers every context created later, also those created after a test
+// file's own cleanup ran (a trigger's execution still finishing), which left a jest worker to be
+// force-exited now and then.
+Container.get(SSHClientsManager);
+releaseEngineTimers();
