@@ -7,7 +7,7 @@ import { configs } from '@n8n/eslint-plugin-community-nodes';
 // are `no-restricted-globals` and `no-restricted-imports`; every other rule applies.
 export default [
 	{
-		ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.n8n-e2e/**', '.dev/**', 'gulpfile.js', 'scripts/**', 'bench/**', 'test/**', 'workflows/**'],
+		ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.n8n-e2e/**', '.dev/**', 'gulpfile.js', 'scripts/**', 'bench/**', 'test/**', 'harness/**', 'workflows/**'],
 	},
 	{
 		// package.json is linted too (runtime dependencies, n8n section, files, author...);

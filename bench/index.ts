@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { sharedPool } from '../platform/connection-pool';
-import { REPO_ROOT } from '../test/helpers/redis-server';
+import { REPO_ROOT } from '../harness/redis-server';
 import { describeMachine, type MachineInfo } from './lib/machine';
 import { measureLimit, type Limit } from './lib/redis-benchmark';
 import { profiled, topSelfTime } from './lib/profile';

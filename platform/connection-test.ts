@@ -66,6 +66,10 @@ async function withPlainClient<T>(options: RedisOptions, fn: (client: Redis) => 
 		throw error;
 	} finally {
 		client.disconnect();
+		// disconnect() only end()s the socket. A TLS socket whose handshake never finished (TLS
+		// on, plain server: ioredis then arms no connect timeout either) waits for the handshake
+		// before it closes, and would stay open for as long as the server keeps idle connections.
+		client.stream?.destroy();
 	}
 }
 

@@ -26,9 +26,16 @@ export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boo
 
 /**
  * Settles like `work`, unless `ms` passes first: then rejects with `onTimeout()`'s error. The
- * late outcome of `work` is swallowed, so it never becomes an unhandled rejection.
+ * late outcome of `work` is swallowed, so it never becomes an unhandled rejection. `unref` lets
+ * the process exit meanwhile, for long limits on work that may never settle (an execution n8n
+ * never started): the deadline alone must not keep n8n or a test worker alive.
  */
-export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+export async function withTimeout<T>(
+	work: Promise<T>,
+	ms: number,
+	onTimeout: () => Error,
+	options: { unref?: boolean } = {},
+): Promise<T> {
 	work.catch(() => undefined);
 	let timer: ReturnType<typeof setTimeout> | undefined;
 	try {
@@ -36,6 +43,7 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: ()
 			work,
 			new Promise<never>((_resolve, reject) => {
 				timer = setTimeout(() => reject(onTimeout()), ms);
+				if (options.unref) timer.unref();
 			}),
 		]);
 	} finally {

@@ -10,7 +10,6 @@
  * difference measured is the pattern, not the client library.
  */
 import {
-	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -18,19 +17,16 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { actionNodeDescription } from '../../harness/n8n-engine';
 import { Redis } from '../../platform/redis-driver';
 
 export class BuiltinStyleRedis implements INodeType {
-	description: INodeTypeDescription = {
-		displayName: 'Built-in-style Redis (bench baseline)',
+	description: INodeTypeDescription = actionNodeDescription({
 		name: 'builtinStyleRedis',
-		group: ['transform'],
-		version: 1,
+		displayName: 'Built-in-style Redis (bench baseline)',
 		description: 'Connect per execution, one awaited command per item, quit',
-		defaults: { name: 'Redis' },
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'marketingRedisApi', required: true }],
+		defaultName: 'Redis',
+		credentialRequired: true,
 		properties: [
 			{ displayName: 'Operation', name: 'operation', type: 'string', default: 'set' },
 			{ displayName: 'Database', name: 'database', type: 'number', default: 0 },
@@ -41,7 +37,7 @@ export class BuiltinStyleRedis implements INodeType {
 			{ displayName: 'TTL', name: 'ttl', type: 'number', default: -1 },
 			{ displayName: 'Property Name', name: 'propertyName', type: 'string', default: 'value' },
 		],
-	};
+	});
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const credentials = await this.getCredentials('marketingRedisApi');

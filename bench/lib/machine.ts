@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release, loadavg } from 'node:os';
 
-import { REPO_ROOT } from '../../test/helpers/redis-server';
+import { REPO_ROOT } from '../../harness/redis-server';
 
 /** What the figures were measured on: they mean little without it. */
 export interface MachineInfo {

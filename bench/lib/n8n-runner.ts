@@ -4,10 +4,8 @@
  * timed part is what n8n does per execution (expression evaluation, getNodeParameter,
  * pairedItem, run data), not the test harness's JSON parsing and workflow construction.
  */
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { WorkflowExecute } from 'n8n-core';
 import {
-	createDeferredPromise,
-	createRunExecutionData,
 	NodeConnectionTypes,
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -16,10 +14,9 @@ import {
 	type INode,
 	type INodeExecutionData,
 	type INodeType,
-	type IRun,
 } from 'n8n-workflow';
 
-import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from '../../test/helpers/n8n-engine';
+import { additionalData, itemSourceDescription, manualRunHooks, releaseEngineTimers, startingAt, StaticCredentialsHelper, StaticNodeTypes } from '../../harness/n8n-engine';
 import { BuiltinStyleRedis } from '../baselines/builtin-style-node';
 import { loadMarketingRedis } from './nodes';
 
@@ -28,17 +25,7 @@ export const BASELINE_NODE = 'bench.builtinStyleRedis';
 
 /** Emits prebuilt items: the stand-in for whatever produced the items upstream. */
 class FixedItems implements INodeType {
-	description = {
-		displayName: 'Fixed Items',
-		name: 'fixedItems',
-		group: ['input'] as Array<'input'>,
-		version: 1,
-		description: 'Emits prebuilt items',
-		defaults: { name: 'Items' },
-		inputs: [],
-		outputs: [NodeConnectionTypes.Main],
-		properties: [],
-	};
+	description = itemSourceDescription('fixedItems', 'Fixed Items');
 
 	/** n8n calls execute() with its own `this`, so the items live in a closure. */
 	execute: () => Promise<INodeExecutionData[][]>;
@@ -103,26 +90,14 @@ export class BenchWorkflow {
 	}
 
 	async run(): Promise<ExecutionResult> {
-		const hooks = new ExecutionLifecycleHooks('manual', 'bench-execution', {
+		const { hooks, finished } = manualRunHooks('bench-execution', {
 			id: 'bench-workflow',
 			name: 'bench',
-			active: false,
 			nodes: this.nodes,
 			connections: this.connections,
-			settings: {},
-			createdAt: new Date(),
-			updatedAt: new Date(),
-			isArchived: false,
-			activeVersionId: null,
-		} as never);
-		const done = createDeferredPromise<IRun>();
-		hooks.addHandler('workflowExecuteAfter', (fullRunData) => done.resolve(fullRunData));
-		const data = additionalData(this.credentialsHelper, hooks, 'bench-execution');
-		const runExecutionData = createRunExecutionData({
-			executionData: {
-				nodeExecutionStack: [{ node: this.workflow.getNode('Items')!, data: { main: [[{ json: {} }]] }, source: null }],
-			},
 		});
+		const data = additionalData(this.credentialsHelper, hooks, 'bench-execution');
+		const runExecutionData = startingAt(this.workflow.getNode('Items')!);
 		const execute = new WorkflowExecute(data, 'manual', runExecutionData);
 		await execute.processRunExecutionData(this.workflow);
 		if (!timersReleased) {
@@ -130,7 +105,7 @@ export class BenchWorkflow {
 			releaseEngineTimers();
 			timersReleased = true;
 		}
-		const run = await done.promise;
+		const run = await finished;
 		const task = run.data.resultData.runData.Target?.[0];
 		return {
 			outputs: (task?.data?.main ?? []).map((out) => out ?? []),

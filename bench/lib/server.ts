@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 
 import { createRedis } from '../../platform/redis-client';
 import type { Redis } from '../../platform/redis-driver';
-import { parseRedisUrl, startRedisServer, REDIS_CONF, type RedisServerHandle } from '../../test/helpers/redis-server';
+import { credentialForm } from '../../harness/credential-form';
+import { parseRedisUrl, startRedisServer, REDIS_CONF, type RedisServerHandle } from '../../harness/redis-server';
 
 /** The server every suite runs against: our own redis-server (our redis.conf), or REDIS_URL. */
 export interface BenchServer {
@@ -58,21 +59,7 @@ export async function startBenchServer(args?: string[]): Promise<BenchServer> {
 		version,
 		settings,
 		raw,
-		credentials: () => ({
-			mode: 'standalone',
-			host: parts.host,
-			port: parts.port,
-			user: parts.username ?? '',
-			password: parts.password ?? '',
-			tls: false,
-			sessionDb: 0,
-			contentDb: 1,
-			cacheDb: 2,
-			queueDb: 3,
-			rateLimitDb: 4,
-			defaultDb: 0,
-			keyPrefix: '',
-		}),
+		credentials: () => credentialForm({ host: parts.host, port: parts.port, user: parts.username ?? '', password: parts.password ?? '' }),
 		async stop() {
 			if (handle) {
 				await handle.stop();

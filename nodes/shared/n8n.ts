@@ -4,7 +4,7 @@
  * At run time `n8n-workflow` is whatever copy the user's n8n ships, not the one we build
  * against, and its exports drift between release lines: `createDeferredPromise` left it in
  * 2.30, which silently broke every durable trigger on newer n8n. Every other module imports
- * only types from `n8n-workflow` (erased at build time); test/compat checks that each name the
+ * only types from `n8n-workflow` (erased at build time); test/system/n8n-workflow-versions.test.ts checks that each name the
  * built package takes from here exists in every supported n8n-workflow version.
  */
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';

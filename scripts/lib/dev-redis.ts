@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { parseRedisUrl } from '../../harness/redis-server';
 import type { RedisTarget } from './n8n';
 import { freePort, portIsFree, sleep, stopGroup } from './process';
 import { REPO_ROOT } from './n8n';
@@ -16,17 +17,6 @@ export interface DevRedis extends RedisTarget {
 	pgid?: number;
 	/** Stops the server if we started it. */
 	stop(): Promise<void>;
-}
-
-export function parseRedisUrl(url: string): RedisTarget {
-	const u = new URL(url);
-	return {
-		host: u.hostname || '127.0.0.1',
-		port: Number(u.port || 6379),
-		username: u.username ? decodeURIComponent(u.username) : undefined,
-		password: u.password ? decodeURIComponent(u.password) : undefined,
-		tls: u.protocol === 'rediss:',
-	};
 }
 
 function devPassword(devDir: string): string {

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { credentialForm } from '../../harness/credential-form';
 import { installEnv, type N8nInstall } from '../n8n-install';
 import { runCommand, stopChild, stopGroup, waitForHttp, type CommandResult } from './process';
 
@@ -93,22 +94,13 @@ export function credentialExport(redis: RedisTarget, id = TEMPLATE_CREDENTIAL.id
 		id,
 		name,
 		type: 'marketingRedisApi',
-		data: {
-			mode: 'standalone',
+		data: credentialForm({
 			host: redis.host,
 			port: redis.port,
 			user: redis.username ?? '',
 			password: redis.password ?? '',
 			tls: redis.tls ?? false,
-			sessionDb: 0,
-			contentDb: 1,
-			cacheDb: 2,
-			queueDb: 3,
-			rateLimitDb: 4,
-			defaultDb: 0,
-			keyPrefix: '',
-			connectTimeout: 5,
-		},
+		}),
 	};
 }
 

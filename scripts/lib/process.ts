@@ -1,7 +1,6 @@
 // Small process and network helpers shared by `npm start` and the e2e suite.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export interface CommandResult {
 	code: number | null;
@@ -35,29 +34,8 @@ export function runCommand(
 	});
 }
 
-/** Asks the kernel for a free loopback port. */
-export function freePort(): Promise<number> {
-	return new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			server.close(() => resolvePort(port));
-		});
-	});
-}
-
-/** True when nothing listens on the port yet. */
-export function portIsFree(port: number): Promise<boolean> {
-	return new Promise((resolveFree) => {
-		const server = createServer();
-		server.unref();
-		server.once('error', () => resolveFree(false));
-		server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
-	});
-}
+// The port helpers live in the harness, shared with the tests and the bench.
+export { freePort, portIsFree } from '../../harness/net';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,7 +12,7 @@ import { Workflow, type INode, type INodeProperties, type INodePropertyOptions, 
 
 import { MarketingRedis } from '../../nodes/MarketingRedis/MarketingRedis.node';
 import { MarketingRedisTrigger } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
-import { StaticNodeTypes } from '../helpers/n8n-engine';
+import { StaticNodeTypes } from '../../harness/n8n-engine';
 
 function canvasSubtitle(nodeType: INodeType, parameters: Record<string, string>): unknown {
 	const { description } = nodeType;

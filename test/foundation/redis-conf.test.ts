@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 
-import { REDIS_CONF, startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { REDIS_CONF, shippedSetting, smallMachineOverrides, startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { testServer } from '../helpers/redis';
 
 let server: RedisServerHandle;
 let client: Redis;
 
 beforeAll(async () => {
-	server = await startRedisServer();
+	// The file as shipped, without the small-machine overrides the other tests' servers get.
+	server = await startRedisServer({ asShipped: true });
 	client = new Redis({ port: server.port, password: server.password, lazyConnect: true });
 	await client.connect();
 });
@@ -65,5 +67,34 @@ describe('redis.conf on a real server', () => {
 			if (line.trim() === '' || line.startsWith('#')) return;
 			expect({ line, comment: lines[i - 1] }).toEqual({ line, comment: expect.stringMatching(/^#/) });
 		});
+	});
+});
+
+describe('the test servers: redis.conf with only what a small machine cannot serve overridden', () => {
+	it('the file asks for 4 I/O threads that also read', () => {
+		expect(shippedSetting('io-threads')).toBe('4');
+		expect(shippedSetting('io-threads-do-reads')).toBe('yes');
+	});
+
+	it('overrides io-threads, and nothing else, on fewer cores than I/O threads', () => {
+		expect(smallMachineOverrides(2)).toEqual(['--io-threads', '1']);
+		expect(smallMachineOverrides(3)).toEqual(['--io-threads', '1']);
+		expect(smallMachineOverrides(4)).toEqual([]);
+		expect(smallMachineOverrides(16)).toEqual([]);
+	});
+
+	it('the shared test server runs with the overrides this machine needs', async () => {
+		if (!process.env.TEST_REDIS_CONF_MANAGED) return; // REDIS_URL: a server we did not start
+		const s = testServer();
+		const shared = new Redis({ host: s.host, port: s.port, username: s.username, password: s.password, lazyConnect: true });
+		try {
+			await shared.connect();
+			const [, threads] = (await shared.config('GET', 'io-threads')) as [string, string];
+			expect(threads).toBe(smallMachineOverrides().length > 0 ? '1' : '4');
+			const [, fsync] = (await shared.config('GET', 'appendfsync')) as [string, string];
+			expect(fsync).toBe('everysec');
+		} finally {
+			shared.disconnect();
+		}
 	});
 });

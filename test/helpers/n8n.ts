@@ -3,10 +3,8 @@
  * the test, run by WorkflowExecute with a small node-types registry and a credentials
  * helper. Expressions, continueOnFail and pairedItem therefore behave as they do in n8n.
  */
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { WorkflowExecute } from 'n8n-core';
 import {
-	createDeferredPromise,
-	createRunExecutionData,
 	NodeConnectionTypes,
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -16,27 +14,16 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type IRun,
-	type IRunExecutionData,
 	type IConnections,
 } from 'n8n-workflow';
 
 import { MarketingRedis } from '../../nodes/MarketingRedis/MarketingRedis.node';
-import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from './n8n-engine';
+import { additionalData, itemSourceDescription, manualRunHooks, releaseEngineTimers, startingAt, StaticCredentialsHelper, StaticNodeTypes } from '../../harness/n8n-engine';
 import { testCredentials } from './redis';
 
 /** Emits the items given in its `items` parameter: the test's stand-in for upstream nodes. */
 class TestItems implements INodeType {
-	description = {
-		displayName: 'Test Items',
-		name: 'testItems',
-		group: ['input'] as Array<'input'>,
-		version: 1,
-		description: 'Emits fixed items',
-		defaults: { name: 'Items' },
-		inputs: [],
-		outputs: [NodeConnectionTypes.Main],
-		properties: [{ displayName: 'Items', name: 'items', type: 'json' as const, default: '[]' }],
-	};
+	description = itemSourceDescription('testItems', 'Test Items', [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }]);
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const raw = this.getNodeParameter('items', 0) as string | IDataObject[];
@@ -118,31 +105,14 @@ export async function runNode(options: RunNodeOptions): Promise<RunNodeResult> {
 		active: false,
 		settings: {},
 	});
-	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
-		id: 'test-workflow',
-		name: 'test',
-		active: false,
-		nodes,
-		connections,
-		settings: {},
-		createdAt: new Date(),
-		updatedAt: new Date(),
-		isArchived: false,
-		activeVersionId: null,
-	} as never);
-	const done = createDeferredPromise<IRun>();
-	hooks.addHandler('workflowExecuteAfter', (fullRunData) => done.resolve(fullRunData));
+	const { hooks, finished } = manualRunHooks('test-execution', { id: 'test-workflow', name: 'test', nodes, connections });
 	const credentialsHelper = new StaticCredentialsHelper({
 		[credentialId]: options.credentials ?? testCredentials(),
 	});
-	const runExecutionData: IRunExecutionData = createRunExecutionData({
-		executionData: {
-			nodeExecutionStack: [{ node: workflow.getNode('Items')!, data: { main: [[{ json: {} }]] }, source: null }],
-		},
-	});
+	const runExecutionData = startingAt(workflow.getNode('Items')!);
 	const execute = new WorkflowExecute(additionalData(credentialsHelper, hooks, 'test-execution'), 'manual', runExecutionData);
 	await execute.processRunExecutionData(workflow);
-	const run = await done.promise;
+	const run = await finished;
 	const taskData = run.data.resultData.runData.Target?.[0];
 	const items = (taskData?.data?.main ?? []).map((out) => out ?? []);
 	return {

@@ -1,130 +1,54 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+/**
+ * The test Redis: the harness's redis-server (harness/redis-server.ts) with our redis.conf, plus
+ * command-line overrides for the settings of redis.conf that this machine cannot serve. Only
+ * those: every other setting runs as shipped, and test/foundation/redis-conf.test.ts checks the
+ * file itself on a server started without overrides.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
-export const REDIS_CONF = join(REPO_ROOT, 'redis.conf');
+import {
+	REDIS_CONF,
+	startRedisServer as startHarnessServer,
+	type RedisServerHandle,
+	type RedisServerOptions,
+} from '../../harness/redis-server';
 
-/** Asks the kernel for a free loopback port. */
-export async function freePort(): Promise<number> {
-	return new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			server.close(() => resolvePort(port));
-		});
-	});
+export { freePort, parseRedisUrl, REDIS_CONF, REPO_ROOT, type RedisServerHandle, type RedisServerOptions } from '../../harness/redis-server';
+
+/** The value redis.conf gives a setting (its last occurrence, as redis-server reads it). */
+export function shippedSetting(name: string): string | undefined {
+	const lines = readFileSync(REDIS_CONF, 'utf8').split('\n');
+	const values = lines.map((line) => line.trim().split(/\s+/)).filter(([key]) => key === name);
+	const last = values[values.length - 1];
+	return last?.slice(1).join(' ');
 }
 
-export interface RedisServerOptions {
-	port?: number;
-	password?: string;
-	/** Extra `--name value` arguments after our redis.conf, e.g. ['--maxmemory', '5mb']. */
-	args?: string[];
-	/** Reuse a data directory, e.g. to restart with the same AOF. */
-	dir?: string;
-	/** Skip our redis.conf (for replicas, sentinels and cluster nodes that need a clean base). */
-	noConf?: boolean;
+/**
+ * The overrides for a machine with `cores` cores, as redis-server arguments. The one setting:
+ *
+ * - `io-threads`: redis.conf runs 4 I/O threads and asks for at least 4 cores. The I/O threads
+ *   spin while they wait for work, so on fewer cores they take the CPU from Redis's main thread
+ *   and from the tests themselves (redis.conf's comment: 25x slower on 2 cores). With fewer
+ *   cores than threads the test server runs `io-threads 1`, the main thread doing the I/O;
+ *   `io-threads-do-reads` then has nothing to act on and stays as shipped.
+ */
+export function smallMachineOverrides(cores = availableParallelism()): string[] {
+	const threads = Number(shippedSetting('io-threads') ?? '1');
+	return cores < threads ? ['--io-threads', '1'] : [];
 }
 
-export interface RedisServerHandle {
-	port: number;
-	password: string;
-	dir: string;
-	pid: number;
-	url: string;
-	/** SIGKILL: a crash, no save. */
-	kill(): Promise<void>;
-	/** Graceful stop. */
-	stop(): Promise<void>;
-	/** Start again on the same port and directory (AOF/RDB reloaded). */
-	restart(): Promise<RedisServerHandle>;
-	/** Removes the data directory. */
-	cleanup(): void;
+export interface TestRedisServerOptions extends RedisServerOptions {
+	/** Run redis.conf exactly as shipped, with no small-machine overrides (to check the file itself). */
+	asShipped?: boolean;
 }
 
-function redisCli(port: number, password: string, ...args: string[]) {
-	return spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', password, ...args], {
-		encoding: 'utf8',
-		timeout: 2000,
-	});
-}
-
-async function waitReady(port: number, password: string, child: ChildProcess, log: () => string): Promise<void> {
-	const deadline = Date.now() + 10_000;
-	while (Date.now() < deadline) {
-		if (child.exitCode !== null) throw new Error(`redis-server exited early:\n${log()}`);
-		const result = redisCli(port, password, 'PING');
-		if (result.stdout.trim() === 'PONG') return;
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	throw new Error(`redis-server did not answer PING on port ${port}:\n${log()}`);
-}
-
-/** Starts redis-server from PATH with our redis.conf and a password, in its own temp dir. */
-export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
-	const port = options.port ?? (await freePort());
-	const password = options.password ?? randomBytes(12).toString('hex');
-	const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mredis-'));
-	const args = [
-		...(options.noConf ? [] : [REDIS_CONF]),
-		'--port',
-		String(port),
-		'--dir',
-		dir,
-		'--requirepass',
-		password,
-		'--daemonize',
-		'no',
-		'--logfile',
-		'',
-		...(options.args ?? []),
-	];
-	const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-	let output = '';
-	child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-	child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-	await waitReady(port, password, child, () => output);
-	const exited = () =>
-		new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
-	const handle: RedisServerHandle = {
-		port,
-		password,
-		dir,
-		pid: child.pid ?? 0,
-		url: `redis://:${password}@127.0.0.1:${port}`,
-		async kill() {
-			child.kill('SIGKILL');
-			await exited();
-		},
-		async stop() {
-			child.kill('SIGTERM');
-			await exited();
-		},
-		async restart() {
-			return startRedisServer({ ...options, port, password, dir });
-		},
-		cleanup() {
-			rmSync(dir, { recursive: true, force: true });
-		},
-	};
-	return handle;
-}
-
-/** Parses redis://[user]:[password]@host:port into parts. */
-export function parseRedisUrl(url: string): { host: string; port: number; username?: string; password?: string; tls: boolean } {
-	const u = new URL(url);
-	return {
-		host: u.hostname || '127.0.0.1',
-		port: Number(u.port || 6379),
-		username: u.username ? decodeURIComponent(u.username) : undefined,
-		password: u.password ? decodeURIComponent(u.password) : undefined,
-		tls: u.protocol === 'rediss:',
-	};
+/**
+ * Starts a test redis-server: our redis.conf, the small-machine overrides (none with `asShipped`
+ * or `noConf`), then the caller's own `args`, which win over both.
+ */
+export function startRedisServer(options: TestRedisServerOptions = {}): Promise<RedisServerHandle> {
+	const { asShipped, ...rest } = options;
+	const overrides = asShipped || rest.noConf ? [] : smallMachineOverrides();
+	return startHarnessServer({ ...rest, args: [...overrides, ...(rest.args ?? [])] });
 }

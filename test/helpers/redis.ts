@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 
 import { defaultConfig, type RedisConnectionConfig } from '../../platform/config';
 import { createRedis } from '../../platform/redis-client';
+import { credentialForm } from '../../harness/credential-form';
 import { parseRedisUrl } from './redis-server';
+
+export { credentialForm } from '../../harness/credential-form';
 
 /** The test server (started by global-setup, or REDIS_URL). */
 export function testServer() {
@@ -24,27 +27,6 @@ export function testConfig(overrides: Partial<RedisConnectionConfig> = {}): Redi
 		tls: { enabled: s.tls, rejectUnauthorized: true },
 		...overrides,
 	});
-}
-
-/** Credential data as the credential form stores it: the form's defaults plus the given fields. */
-export function credentialForm(fields: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
-	return {
-		mode: 'standalone',
-		host: '127.0.0.1',
-		port: 6379,
-		user: '',
-		password: '',
-		tls: false,
-		sessionDb: 0,
-		contentDb: 1,
-		cacheDb: 2,
-		queueDb: 3,
-		rateLimitDb: 4,
-		defaultDb: 0,
-		keyPrefix: '',
-		connectTimeout: 5,
-		...fields,
-	};
 }
 
 /** n8n credential data for the test server, as the credential form would store it. */

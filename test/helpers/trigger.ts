@@ -10,10 +10,8 @@
  */
 import { Container } from '@n8n/di';
 import { Logger } from '@n8n/backend-common';
-import { ExecutionLifecycleHooks, TriggerContext, WorkflowExecute } from 'n8n-core';
+import { TriggerContext, WorkflowExecute, type ExecutionLifecycleHooks } from 'n8n-core';
 import {
-	createDeferredPromise,
-	createRunExecutionData,
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
@@ -28,7 +26,7 @@ import {
 } from 'n8n-workflow';
 
 import { CREDENTIAL_TYPE } from '../../nodes/shared/credentials';
-import { additionalData, releaseEngineTimers, StaticCredentialsHelper, StaticNodeTypes } from './n8n-engine';
+import { additionalData, manualRunHooks, releaseEngineTimers, startingAt, StaticCredentialsHelper, StaticNodeTypes } from '../../harness/n8n-engine';
 import type { MarketingRedisTrigger as MarketingRedisTriggerType } from '../../nodes/MarketingRedisTrigger/MarketingRedisTrigger.node';
 
 // Loaded by its full file name: under tsx (the bench), `MarketingRedisTrigger.node` would resolve
@@ -232,26 +230,11 @@ export async function runManualStep(setup: TriggerSetup): Promise<ManualStepResu
 	Container.set(Logger, logger as unknown as Logger);
 	try {
 		const { workflow, node } = buildWorkflow(setup);
-		const hooks = new ExecutionLifecycleHooks('manual', 'trigger-execution', {
-			id: workflow.id,
-			name: 'trigger test',
-			active: false,
-			nodes: [node],
-			connections: {},
-			settings: {},
-			createdAt: new Date(),
-			updatedAt: new Date(),
-			isArchived: false,
-			activeVersionId: null,
-		} as never);
-		const done = createDeferredPromise<IRun>();
-		hooks.addHandler('workflowExecuteAfter', (run) => done.resolve(run));
-		const runData = createRunExecutionData({
-			executionData: { nodeExecutionStack: [{ node, data: { main: [[{ json: {} }]] }, source: null }] },
-		});
+		const { hooks, finished } = manualRunHooks('trigger-execution', { id: workflow.id, name: 'trigger test', nodes: [node], connections: {} });
+		const runData = startingAt(node);
 		const execute = new WorkflowExecute(buildAdditionalData(setup, hooks), 'manual', runData);
 		await execute.processRunExecutionData(workflow);
-		const run = await done.promise;
+		const run = await finished;
 		releaseEngineTimers();
 		const task = run.data.resultData.runData[node.name]?.[0];
 		return {

@@ -1,5 +1,6 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, type INodeType } from 'n8n-workflow';
 
+import { actionNodeDescription } from '../../harness/n8n-engine';
 import { registerNodeType, runNode } from '../helpers/n8n';
 import { NOT_FAST, parseItemPath, readFast } from '../../nodes/shared/fast-params';
 
@@ -37,18 +38,14 @@ const FIELDS: Record<string, string> = {
 const FAST = ['plain', 'tight', 'nested', 'quoted', 'single', 'index', 'object', 'falsy', 'zero', 'length', 'staticText', 'staticNumber', 'staticFalse'];
 
 class PathProbe implements INodeType {
-	description = {
-		displayName: 'Path Probe',
+	description = actionNodeDescription({
 		name: 'pathProbe',
-		group: ['transform'] as Array<'transform'>,
-		version: 1,
+		displayName: 'Path Probe',
 		description: 'Reads fields through the fast path and through n8n',
-		defaults: { name: 'Probe' },
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'marketingRedisApi', required: false }],
+		defaultName: 'Probe',
+		credentialRequired: false,
 		properties: Object.keys(FIELDS).map((name) => ({ displayName: name, name, type: 'string' as const, default: '' })),
-	};
+	});
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const out: INodeExecutionData[] = [];

@@ -22,11 +22,15 @@ import { MarketingRedisTrigger } from '../../nodes/MarketingRedisTrigger/Marketi
 import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { JobQueue } from '../../platform/queue';
+import { releaseEngineTimers } from '../../harness/n8n-engine';
 import { closeRawClients, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
 
 afterAll(async () => {
 	await sharedPool.closeAll();
 	await closeRawClients();
+	// The first TriggerContext starts n8n-core's SSH-tunnel sweeper interval, which would keep
+	// this jest worker alive after the file ("A worker process has failed to exit gracefully").
+	releaseEngineTimers();
 });
 
 const triggerType = new MarketingRedisTrigger();

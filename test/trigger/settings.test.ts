@@ -17,7 +17,7 @@ import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { JobQueue } from '../../platform/queue';
 import { runNode } from '../helpers/n8n';
-import { StaticNodeTypes } from '../helpers/n8n-engine';
+import { StaticNodeTypes } from '../../harness/n8n-engine';
 import { closeRawClients, deleteKeys, rawClient, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
 import { startTrigger, TRIGGER_TYPE, TRIGGER_VERSION, type ActiveTrigger } from '../helpers/trigger';
 

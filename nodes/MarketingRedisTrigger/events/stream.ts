@@ -232,6 +232,8 @@ async function waitForExecution(done: Promise<IRun>, limitMs: number): Promise<v
 					done,
 					limitMs,
 					() => new KeepPending(`the execution did not finish within ${Math.round(limitMs / 60_000)} min`),
+					// A limit of minutes on an execution that may never start: not a reason to stay alive.
+					{ unref: true },
 				);
 	if (!workflowRan(run)) {
 		throw new KeepPending(`n8n ended the execution before the workflow ran: ${run?.data?.resultData?.error?.message ?? run?.status}`);

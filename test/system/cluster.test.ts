@@ -395,7 +395,7 @@ const OPERATIONS = RESOURCES.flatMap((r) => Object.keys(r.operations).map((op) =
 describe('Every node operation in Cluster mode', () => {
 	it.each(OPERATIONS)('%s', async (name) => {
 		const run = CASES[name];
-		if (!run) throw new Error(`No Cluster case for operation ${name}: add one to test/scaling/cluster.test.ts`);
+		if (!run) throw new Error(`No Cluster case for operation ${name}: add one to test/system/cluster.test.ts`);
 		await run(tools());
 	});
 });

@@ -1,16 +1,27 @@
 /**
  * The pieces of n8n's runtime that running our nodes in-process needs, shared by the action-node
- * runner (n8n.ts), the trigger runner (trigger.ts) and the bench: a node-types registry, a
- * credentials helper that returns fixed credential data, and the additional data an execution
- * carries. Everything else (expressions, contexts, WorkflowExecute) is n8n-core's own.
+ * runner (test/helpers/n8n.ts), the trigger runner (test/helpers/trigger.ts) and the bench
+ * (bench/lib/n8n-runner.ts): a node-types registry, a credentials helper that returns fixed
+ * credential data, the additional data an execution carries, the lifecycle hooks of a manual
+ * run, and the item-source node the workflows start from. Everything else (expressions,
+ * contexts, WorkflowExecute) is n8n-core's own.
  */
 import { Container } from '@n8n/di';
-import type { ExecutionLifecycleHooks } from 'n8n-core';
+import { ExecutionLifecycleHooks } from 'n8n-core';
 import {
+	createDeferredPromise,
+	createRunExecutionData,
 	ICredentialsHelper,
+	NodeConnectionTypes,
 	type ICredentialDataDecryptedObject,
+	type IConnections,
+	type INode,
+	type INodeProperties,
 	type INodeType,
+	type INodeTypeDescription,
 	type INodeTypes,
+	type IRun,
+	type IRunExecutionData,
 	type IVersionedNodeType,
 	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
@@ -18,7 +29,7 @@ import {
 // Not exported by n8n-core's index; its cleanup interval would keep jest and the bench alive.
 import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 
-import { MarketingRedisApi } from '../../credentials/MarketingRedisApi.credentials';
+import { MarketingRedisApi } from '../credentials/MarketingRedisApi.credentials';
 
 /** Node types by name, as n8n's registry resolves them (one version each). */
 export class StaticNodeTypes implements INodeTypes {
@@ -112,6 +123,82 @@ export function additionalData(
 }
 
 /**
+ * The description of a node without inputs that emits items: the stand-in for whatever
+ * produced the items upstream of the node under test.
+ */
+export function itemSourceDescription(name: string, displayName: string, properties: INodeProperties[] = []): INodeTypeDescription {
+	return {
+		displayName,
+		name,
+		group: ['input'],
+		version: 1,
+		description: 'Emits fixed items',
+		defaults: { name: 'Items' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		properties,
+	};
+}
+
+/** The description of a node between an input and an output that may use our credential. */
+export function actionNodeDescription(spec: {
+	name: string;
+	displayName: string;
+	description: string;
+	/** The node's default name on the canvas. */
+	defaultName: string;
+	credentialRequired: boolean;
+	properties: INodeProperties[];
+}): INodeTypeDescription {
+	return {
+		displayName: spec.displayName,
+		name: spec.name,
+		group: ['transform'],
+		version: 1,
+		description: spec.description,
+		defaults: { name: spec.defaultName },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'marketingRedisApi', required: spec.credentialRequired }],
+		properties: spec.properties,
+	};
+}
+
+/** The workflow fields a manual run's lifecycle hooks carry. */
+export interface RunWorkflow {
+	id: string;
+	name: string;
+	nodes: INode[];
+	connections: IConnections;
+}
+
+/**
+ * Lifecycle hooks for one manual (editor) run of an unsaved workflow, and the run they report
+ * when it ends: WorkflowExecute resolves before the hooks have seen the whole run.
+ */
+export function manualRunHooks(executionId: string, workflow: RunWorkflow): { hooks: ExecutionLifecycleHooks; finished: Promise<IRun> } {
+	const hooks = new ExecutionLifecycleHooks('manual', executionId, {
+		...workflow,
+		active: false,
+		settings: {},
+		createdAt: new Date(),
+		updatedAt: new Date(),
+		isArchived: false,
+		activeVersionId: null,
+	} as never);
+	const done = createDeferredPromise<IRun>();
+	hooks.addHandler('workflowExecuteAfter', (run) => done.resolve(run));
+	return { hooks, finished: done.promise };
+}
+
+/** Run data that starts the execution at `node`, with one empty item, as the editor's run does. */
+export function startingAt(node: INode): IRunExecutionData {
+	return createRunExecutionData({
+		executionData: { nodeExecutionStack: [{ node, data: { main: [[{ json: {} }]] }, source: null }] },
+	});
+}
+
+/**
  * n8n-core starts an SSH-tunnel sweeper interval the first time a node context is made; in n8n
  * the shutdown hook stops it. Unref it so a test file or bench can exit.
  */
@@ -120,3 +207,10 @@ export function releaseEngineTimers(): void {
 	const timer = (Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout }).cleanupTimer;
 	timer?.unref();
 }
+
+// The sweeper is one per DI container, made on first use. Making it here, with the engine, and
+// unreferencing it at once covers every context created later, also those created after a test
+// file's own cleanup ran (a trigger's execution still finishing), which left a jest worker to be
+// force-exited now and then.
+Container.get(SSHClientsManager);
+releaseEngineTimers();
