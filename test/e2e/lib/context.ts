@@ -1,5 +1,7 @@
 // What a template spec gets to work with: the n8n CLI, raw Redis clients and, once n8n serves, its REST API.
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+
+import { createRedis } from '../../../platform/redis-client';
 
 import type { N8nCli, RedisTarget } from '../../../scripts/lib/n8n';
 import { sleep } from '../../../scripts/lib/process';
@@ -11,11 +13,14 @@ export class RedisClients {
 
 	constructor(readonly target: RedisTarget) {}
 
-	/** A raw client on one DB, as a Python service (redis-py) would use it. */
+	/**
+	 * A raw client on one DB, as a Python service (redis-py) would use it; it carries our scripts,
+	 * as every platform client does, so the producers can enqueue through platform/queue.
+	 */
 	db(db: number): Redis {
 		let client = this.clients.get(db);
 		if (!client) {
-			client = new Redis({
+			client = createRedis({
 				host: this.target.host,
 				port: this.target.port,
 				username: this.target.username,
