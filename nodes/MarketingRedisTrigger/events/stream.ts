@@ -85,7 +85,7 @@ export const streamEvent: TriggerEvent = {
 					typeOptions: { minValue: 0 },
 					default: 60,
 					description:
-						'With "When the Execution Finishes": if n8n has not reported an execution finished after this long, the trigger moves on and leaves the update pending (delivered again on the next activation), so one lost execution cannot stall it. 0 waits forever.',
+						'With "When the Execution Finishes": if n8n has not reported an execution finished after this long, the trigger moves on and leaves the update pending (delivered again after a backoff, or by the next activation), so one lost execution cannot stall it. 0 waits forever.',
 				},
 				{
 					displayName: 'Max Parallel Executions',
