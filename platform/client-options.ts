@@ -26,6 +26,10 @@ export function reconnectDelayMs(attempt: number): number {
  *   while the node reports one result.
  * - maxRetriesPerRequest=1: a command issued while Redis is down fails within one reconnect
  *   attempt instead of hanging the execution.
+ * - disconnectTimeout=200: a client closed while it waits to reconnect (Redis dropped it, say
+ *   an ACL user was deleted) arms ioredis's "destroy the socket" timer for a socket that is
+ *   already closed, so nothing clears it; at ioredis's default of 2 s that timer keeps a
+ *   stopping n8n process, or a test worker, alive for 2 s after everything else has ended.
  */
 export function redisOptions(
 	config: RedisConnectionConfig,
@@ -40,6 +44,7 @@ export function redisOptions(
 		db,
 		connectionName: `n8n-marketing-redis:${purpose}:db${db}`,
 		connectTimeout: config.connectTimeoutMs,
+		disconnectTimeout: 200,
 		enableReadyCheck: true,
 		autoResendUnfulfilledCommands: false,
 		maxRetriesPerRequest: purpose === 'blocking' || purpose === 'subscriber' ? null : 1,

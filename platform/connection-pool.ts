@@ -1,7 +1,7 @@
 import { Redis } from './redis-driver';
 import { clusterOptions, redisOptions, type ClientPurpose } from './client-options';
 import { dbFor, fingerprint, type DbRole, type RedisConnectionConfig } from './config';
-import { explainGiveUps, failInFlightOnReconnect } from './driver-workarounds';
+import { explainGiveUps, failInFlightOnReconnect, quietReadyCheckWithoutInfo } from './driver-workarounds';
 import { createCluster, createRedis } from './redis-client';
 import type { RedisLike } from './scripts';
 import { settlesWithin } from './timing';
@@ -28,6 +28,7 @@ function createClient(config: RedisConnectionConfig, db: number, purpose: Client
 	if (client instanceof Redis) {
 		failInFlightOnReconnect(client);
 		explainGiveUps(client);
+		quietReadyCheckWithoutInfo(client);
 	}
 	return client;
 }

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from './redis-driver';
 import { clusterOptions, redisOptions } from './client-options';
 import { DB_ROLES, secretsOf, type DbRole, type HostPort, type RedisConnectionConfig } from './config';
+import { quietReadyCheckWithoutInfo } from './driver-workarounds';
 import { redact, toPlatformError } from './errors';
 import { withTimeout } from './timing';
 
@@ -49,6 +50,7 @@ async function withPlainClient<T>(options: RedisOptions, fn: (client: Redis) => 
 		enableOfflineQueue: false,
 		commandTimeout: options.connectTimeout,
 	});
+	quietReadyCheckWithoutInfo(client);
 	let lastError: unknown;
 	client.on('error', (error: unknown) => {
 		lastError = error;

@@ -1,9 +1,10 @@
 import { IOREDIS_VERSION, type Redis } from './redis-driver';
 
 /**
- * The two places where the platform reaches into ioredis's private command queues. Both are
- * applied by the pool to every standalone/Sentinel client it creates; each one is checked by
- * test/foundation/driver-workarounds.test.ts against the ioredis this package bundles.
+ * The places where the platform reaches into ioredis's private parts: its command queues and
+ * its ready check. They are applied by the pool to every standalone/Sentinel client it creates;
+ * each one is checked by test/foundation/driver-workarounds.test.ts against the ioredis this
+ * package bundles.
  */
 
 type WithQueues = { flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void };
@@ -77,5 +78,36 @@ export function explainGiveUps(client: InstanceType<typeof Redis>): void {
 		const explained =
 			lastError && /max retries per request/i.test(error.message) ? new Error(`${error.message} (${lastError.message})`) : error;
 		flush(explained, options);
+	};
+}
+
+type WithReadyCheck = {
+	_readyCheck(callback: (error: Error | null, info?: unknown) => void): void;
+	info(callback: (error: Error | null, reply?: unknown) => void): unknown;
+};
+
+/**
+ * An ACL user without +info is a normal, least-privilege setup for this package, but ioredis's
+ * ready check then prints "Skipping the ready check because INFO command fails" with
+ * console.warn on every connect, straight past n8n's logger, into the n8n log of every
+ * execution. ioredis already treats that NOPERM as "ready"; this only takes the warning away
+ * (an empty INFO reply means "not loading" to ioredis, the same outcome). The ready check still
+ * waits for a loading server with users that may run INFO. If a later ioredis renames the
+ * private `_readyCheck`, the client is left as it is and prints the warning again.
+ */
+export function quietReadyCheckWithoutInfo(client: InstanceType<typeof Redis>): void {
+	const target = client as unknown as Partial<WithReadyCheck>;
+	if (typeof target._readyCheck !== 'function' || typeof target.info !== 'function') return;
+	const check = target._readyCheck.bind(client);
+	const info = target.info;
+	target._readyCheck = (callback) => {
+		// ioredis's check calls this.info(callback) at once; that one call sees the NOPERM as empty.
+		target.info = (reply) =>
+			info.call(client, (error, result) => (error && /NOPERM/.test(error.message) ? reply(null, '') : reply(error, result)));
+		try {
+			check(callback);
+		} finally {
+			delete target.info;
+		}
 	};
 }

@@ -2,11 +2,17 @@ import { createServer } from 'node:net';
 
 import { redisOptions } from '../../platform/client-options';
 import { ConnectionPool } from '../../platform/connection-pool';
-import { explainGiveUps, failInFlightOnReconnect, hasInFlightBug, NEWEST_IOREDIS_WITHOUT_INFLIGHT_FIX } from '../../platform/driver-workarounds';
+import {
+	explainGiveUps,
+	failInFlightOnReconnect,
+	hasInFlightBug,
+	NEWEST_IOREDIS_WITHOUT_INFLIGHT_FIX,
+	quietReadyCheckWithoutInfo,
+} from '../../platform/driver-workarounds';
 import { IOREDIS_VERSION, Redis } from '../../platform/redis-driver';
 import type { RedisLike } from '../../platform/scripts';
 import { settlesWithin } from '../../platform/timing';
-import { testConfig, testServer, uniquePrefix } from '../helpers/redis';
+import { rawClient, testConfig, testServer, uniquePrefix } from '../helpers/redis';
 
 /**
  * The pool's two reaches into ioredis's private flushQueue (platform/driver-workarounds.ts),
@@ -133,6 +139,62 @@ describe('max retries per request, explained', () => {
 			await expect(client.get('x')).rejects.toThrow(/max retries per request.*\(.*ECONNREFUSED/i);
 		} finally {
 			client.disconnect();
+		}
+	});
+});
+
+describe('ready check for an ACL user without INFO', () => {
+	const user = uniquePrefix('rdy').replace(':', '');
+	const password = 'ready-check-pass-789';
+	const admin = rawClient(0);
+
+	beforeAll(async () => {
+		await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all', '-info');
+	});
+	afterAll(async () => {
+		await admin.call('ACL', 'DELUSER', user);
+		admin.disconnect();
+	});
+
+	/** Connects as the INFO-less user and returns what ioredis printed with console.warn meanwhile. */
+	async function warningsOfConnect(quiet: boolean): Promise<{ warnings: string[]; pong: string }> {
+		const s = testServer();
+		const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+		const client = new Redis({ host: s.host, port: s.port, username: user, password, lazyConnect: true, retryStrategy: () => null });
+		client.on('error', () => undefined);
+		if (quiet) quietReadyCheckWithoutInfo(client);
+		try {
+			await client.connect();
+			const pong = await client.ping();
+			return { warnings: warn.mock.calls.map((call) => String(call[0])), pong };
+		} finally {
+			warn.mockRestore();
+			client.disconnect();
+		}
+	}
+
+	it(`the bundled ioredis (${IOREDIS_VERSION}) still warns on its own, so the workaround is still needed`, async () => {
+		// No warning here = ioredis stopped printing it: remove quietReadyCheckWithoutInfo.
+		const { warnings } = await warningsOfConnect(false);
+		expect(warnings.some((w) => /Skipping the ready check/.test(w))).toBe(true);
+	});
+
+	it('with the workaround the client connects, works, and prints nothing', async () => {
+		const { warnings, pong } = await warningsOfConnect(true);
+		expect(pong).toBe('PONG');
+		expect(warnings).toEqual([]);
+	});
+
+	it('the pool applies it: a shared client of that user prints nothing either', async () => {
+		const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+		const own = new ConnectionPool();
+		try {
+			const client = own.client(testConfig({ username: user, password }), 'session');
+			await expect(client.ping()).resolves.toBe('PONG');
+			expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([]);
+		} finally {
+			warn.mockRestore();
+			await own.closeAll();
 		}
 	});
 });
