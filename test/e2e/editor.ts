@@ -1,6 +1,8 @@
-// The picture in the README: a template open in the n8n editor with the node panel showing our node's
-// actions, taken with Debian's headless chromium through playwright-core. It also checks that every
-// operation's action label of the built node shows in that panel.
+// The pictures in the README and docs: a template open in the n8n editor with the node panel showing our
+// node's actions, and the panel showing the trigger's events, taken with Debian's headless chromium through
+// playwright-core. It also checks, in the real editor, that every operation's action label and every trigger
+// event name of the built nodes shows in that panel as written, and that the canvas subtitle under our node
+// reads as the action chosen (not internal values such as "check: rateLimit").
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_WORKFLOW = 'tplRateLimitApi1';
 const OUT_DIR = join(REPO_ROOT, '.e2e');
 const README_SHOT = join(REPO_ROOT, 'docs', 'screenshot.png');
+const TRIGGERS_SHOT = join(REPO_ROOT, 'docs', 'screenshot-triggers.png');
 
 /** Debian's chromium, installed with apt-get when we are root and it is missing. */
 function ensureChromium(): void {
@@ -39,6 +42,16 @@ export function expectedActions(): string[] {
 		.filter((p) => p.name === 'operation' && p.type === 'options')
 		.flatMap((p) => (p.options as INodePropertyOptions[]).map((o) => o.action ?? o.name));
 }
+
+/** Every event of the trigger node, as the node creator names it (the option's `action`). */
+export function expectedEvents(): string[] {
+	const description = loadDescriptions()[OUR_TYPES.trigger];
+	const selector = description.properties.find((p) => p.name === 'event');
+	return ((selector?.options ?? []) as INodePropertyOptions[]).map((o) => o.action ?? o.name);
+}
+
+/** The subtitle the editor should show under the screenshot template's rate-limit node. */
+const RATE_LIMIT_SUBTITLE = 'Check Rate Limit';
 
 export async function checkEditor(url: string, rest: N8nRest, install: N8nInstall): Promise<string> {
 	ensureChromium();
@@ -65,7 +78,15 @@ export async function checkEditor(url: string, rest: N8nRest, install: N8nInstal
 		await context.addCookies([{ name: 'n8n-auth', value: cookie, domain: new URL(url).hostname, path: '/' }]);
 		const page = context.pages()[0] ?? (await context.newPage());
 		await page.goto(`${url}/workflow/${SCREENSHOT_WORKFLOW}`, { waitUntil: 'domcontentloaded' });
-		await page.locator(`[data-test-id="canvas-node"][data-node-type="${OUR_TYPES.action}"]`).first().waitFor({ timeout: 90_000 });
+		const ourNode = page.locator(`[data-test-id="canvas-node"][data-node-type="${OUR_TYPES.action}"]`).first();
+		await ourNode.waitFor({ timeout: 90_000 });
+		// The node is named "Check Rate Limit" too, so the subtitle is the second line with that text.
+		const nodeLines = (await ourNode.innerText()).split('\n').map((line) => line.trim());
+		expect(!nodeLines.some((line) => /:\s*rateLimit/.test(line)), `the canvas shows an internal subtitle: ${nodeLines.join(' | ')}`);
+		expect(
+			nodeLines.filter((line) => line === RATE_LIMIT_SUBTITLE).length >= 2,
+			`canvas subtitle "${RATE_LIMIT_SUBTITLE}" missing under the node: ${nodeLines.join(' | ')}`,
+		);
 
 		// The node panel ("+"), searched for our node, opened on its actions.
 		await page.locator('[data-test-id="node-creator-plus-button"]').click();
@@ -84,13 +105,31 @@ export async function checkEditor(url: string, rest: N8nRest, install: N8nInstal
 		mkdirSync(OUT_DIR, { recursive: true });
 		const shot = join(OUT_DIR, `screenshot-n8n-${install.version}.png`);
 		await page.screenshot({ path: shot });
-		// The README's picture comes from the newest line, the editor most users see; a missing one is filled from any line.
+
+		// The trigger's events: the same panel, searched for the trigger node.
+		await search.fill('Marketing Redis Trigger');
+		const events = expectedEvents();
+		const triggerItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis Trigger$/ }).first();
+		if (await triggerItem.isVisible().catch(() => false)) await triggerItem.click();
+		await panel.getByText(events[0] ?? 'On ', { exact: true }).first().waitFor({ timeout: 20_000 });
+		await page.waitForTimeout(800);
+		const triggerText = await panel.innerText();
+		const missingEvents = events.filter((event) => !triggerText.includes(event));
+		expect(missingEvents.length === 0, `trigger events missing or reworded in the node panel: ${missingEvents.join('; ')}`);
+		const triggersShot = join(OUT_DIR, `screenshot-triggers-n8n-${install.version}.png`);
+		await page.screenshot({ path: triggersShot });
+
+		// The README's pictures come from the newest line, the editor most users see; missing ones are filled from any line.
 		const update = (process.env.E2E_UPDATE_SCREENSHOT === '1' && install.line === 'newest') || !existsSync(README_SHOT);
 		if (update) {
 			mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
 			copyFileSync(shot, README_SHOT);
+			copyFileSync(triggersShot, TRIGGERS_SHOT);
 		}
-		return `${wanted.length} actions listed in the node panel; screenshot ${shot}${update ? ' (copied to docs/screenshot.png)' : ''}`;
+		return (
+			`${wanted.length} actions and ${events.length} trigger events listed as written in the node panel, subtitle ` +
+			`"${RATE_LIMIT_SUBTITLE}" on the canvas; screenshots ${shot}, ${triggersShot}${update ? ' (copied to docs/)' : ''}`
+		);
 	} finally {
 		await context.close();
 		rmSync(profile, { recursive: true, force: true });

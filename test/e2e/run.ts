@@ -263,7 +263,7 @@ async function triggerPhase(
 		return interopTriggerCheck(ctx);
 	});
 	// Both lines: the node panel is n8n's editor code, and users of the newest line see the newest one.
-	await report.check('editor screenshot; our node operations show in the node panel', () => checkEditor(server.url, rest, install));
+	await report.check('editor: our actions and trigger events show as written in the node panel, the canvas subtitle reads as the action; screenshots', () => checkEditor(server.url, rest, install));
 }
 
 function combinedSummary(outcomes: LineOutcome[]): string {
