@@ -59,7 +59,8 @@ export interface UpdateStreamReaderOptions extends WatchedConnectionOptions {
  * `handle` resolves; a rejection leaves it pending. Entries left unacknowledged (a rejection,
  * n8n stopped mid-execution, a reply lost in a dropped connection) are read again from the
  * consumer's pending list at the next start and after every reconnect, so nothing is lost; a
- * duplicate is possible only in those windows.
+ * duplicate is possible only in those windows. With `coalesce`, entries of one value are
+ * gathered first and handed over as one (coalesce.ts), acknowledged or kept together.
  */
 export class UpdateStreamReader {
 	private blocking: RedisLike | undefined;

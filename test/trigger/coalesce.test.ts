@@ -7,10 +7,10 @@
 import type Redis from 'ioredis';
 import type { IDataObject } from 'n8n-workflow';
 
-import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { appendUpdate, updateEntryFields } from '../../platform/updates';
-import { closeRawClients, deleteKeys, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeAfterTests, eventually as poll, pendingCount as countPending } from '../helpers/update-streams';
 import { startTrigger, type ActiveTrigger, type StartTriggerOptions } from '../helpers/trigger';
 
 const redis = rawClient(0);
@@ -53,17 +53,8 @@ function edits(): Array<{ draft_id: number; rev: number }> {
 	return Array.from({ length: DRAFTS * EDITS }, (_, n) => ({ draft_id: n % DRAFTS, rev: Math.floor(n / DRAFTS) }));
 }
 
-async function pendingCount(channel: string): Promise<number> {
-	return Number(((await redis.xpending(keys.updatesStream(channel), 'n8n')) as [number])[0]);
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
-}
+const pendingCount = async (channel: string) => countPending(redis, keys.updatesStream(channel));
+const eventually = async (check: () => Promise<boolean>, what: string) => poll(check, () => what);
 
 /** draft_id -> [rev, coalesced, replacedIds.length, redelivered] of each emit, sorted by draft. */
 function summary(items: IDataObject[]): Array<[number, number, number, number, boolean]> {
@@ -84,15 +75,7 @@ function summary(items: IDataObject[]): Array<[number, number, number, number, b
 const newestOfEach = (redelivered: boolean) =>
 	Array.from({ length: DRAFTS }, (_, draft) => [draft, EDITS - 1, EDITS - 1, EDITS - 1, redelivered]);
 
-afterEach(async () => {
-	await Promise.all(started.splice(0).map((t) => t.close()));
-});
-
-afterAll(async () => {
-	for (const channel of channels.splice(0)) await deleteKeys(redis, keys.updatesStream(channel));
-	await sharedPool.closeAll();
-	await closeRawClients();
-});
+closeAfterTests(redis, started, () => channels.splice(0).map((channel) => keys.updatesStream(channel)));
 
 describe('Coalesce By (Durable Stream)', () => {
 	it('50 updates of 5 drafts start 5 executions with the newest of each, acknowledged when they finish', async () => {
