@@ -29,3 +29,14 @@ export function toFields(list: string[]): Record<string, string> {
 export function entryTag(streamKey: string, id: string): string {
 	return `${streamKey}\u0000${id}`;
 }
+
+/**
+ * A handler's way to say why it frees its slot without acknowledging the entry (any rejection
+ * does that): it stays pending and is delivered again by the next activation.
+ */
+export class KeepPending extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'KeepPending';
+	}
+}

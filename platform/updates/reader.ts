@@ -5,25 +5,16 @@ import { PlatformError } from '../errors';
 import type { RedisLike } from '../scripts';
 import { settlesWithin, sleep } from '../timing';
 import { AckBook } from './acks';
-import { entryTag, toFields, type StreamReply, type UpdateEntry, type UpdateStream } from './entries';
+import { Coalescer, type CoalesceOptions, type Delivery } from './coalesce';
+import { entryTag, KeepPending, toFields, type StreamReply, type UpdateEntry, type UpdateStream } from './entries';
 import { SlotGate } from './gate';
+import { newInterrupt } from './interrupt';
 import { ensureGroup, takeOverPending, type GroupMember } from './group';
 import { UPDATE_STREAM_ROLE } from './publish';
 import { RedeliverySchedule, type RedeliveryDelay } from './redelivery';
 
 /** How much later than its BLOCK time a read may answer before the connection counts as dead. */
 const REPLY_GRACE_MS = 5000;
-
-/**
- * A handler's way to say why it frees its slot without acknowledging the entry (any rejection
- * does that): it stays pending and is delivered again by the next activation.
- */
-export class KeepPending extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'KeepPending';
-	}
-}
 
 export interface UpdateStreamReaderOptions extends WatchedConnectionOptions {
 	streams: UpdateStream[];
@@ -40,8 +31,11 @@ export interface UpdateStreamReaderOptions extends WatchedConnectionOptions {
 	/**
 	 * Handles one entry; the entry is acknowledged when the returned promise resolves (at once
 	 * for a plain return) and stays pending when it rejects. Entries are handed over in stream order.
+	 * With `coalesce`, `replaced` are the older entries of the same value, acknowledged (or kept) with it.
 	 */
-	handle(entry: UpdateEntry): void | Promise<void>;
+	handle(entry: UpdateEntry, replaced: UpdateEntry[]): void | Promise<void>;
+	/** Gathers entries of the same value into one handler call (coalesce.ts); off when not set. */
+	coalesce?: CoalesceOptions;
 	/** Entries handled at the same time; 1 keeps processing strictly in order. */
 	maxInFlight?: number;
 	/**
@@ -58,21 +52,6 @@ export interface UpdateStreamReaderOptions extends WatchedConnectionOptions {
 	role?: DbRole;
 }
 
-interface Interrupt {
-	promise: Promise<never>;
-	reject(error: Error): void;
-}
-
-function newInterrupt(): Interrupt {
-	let reject: (error: Error) => void = () => undefined;
-	const promise = new Promise<never>((_resolve, rej) => {
-		reject = rej;
-	});
-	// Only ever awaited through Promise.race; never an unhandled rejection on its own.
-	promise.catch(() => undefined);
-	return { promise, reject };
-}
-
 /**
  * Reads update streams through a consumer group with XREADGROUP BLOCK on a dedicated client.
  *
@@ -80,7 +59,8 @@ function newInterrupt(): Interrupt {
  * `handle` resolves; a rejection leaves it pending. Entries left unacknowledged (a rejection,
  * n8n stopped mid-execution, a reply lost in a dropped connection) are read again from the
  * consumer's pending list at the next start and after every reconnect, so nothing is lost; a
- * duplicate is possible only in those windows.
+ * duplicate is possible only in those windows. With `coalesce`, entries of one value are
+ * gathered first and handed over as one (coalesce.ts), acknowledged or kept together.
  */
 export class UpdateStreamReader {
 	private blocking: RedisLike | undefined;
@@ -115,6 +95,8 @@ export class UpdateStreamReader {
 
 	private readonly redeliveries: RedeliverySchedule;
 
+	private readonly coalescer: Coalescer | undefined;
+
 	constructor(
 		private readonly config: RedisConnectionConfig,
 		private readonly options: UpdateStreamReaderOptions,
@@ -134,6 +116,7 @@ export class UpdateStreamReader {
 		);
 		this.redeliveries = new RedeliverySchedule(options.redeliverAfterMs);
 		this.gate = new SlotGate(Math.max(1, options.maxInFlight ?? 1));
+		this.coalescer = options.coalesce && new Coalescer(options.coalesce, async (take) => this.dispatch(take));
 	}
 
 	/** Entries acknowledged so far, for stats and tests. */
@@ -179,6 +162,7 @@ export class UpdateStreamReader {
 		this.watch.stop();
 		this.gate.close();
 		this.redeliveries.stop();
+		this.coalescer?.stop();
 		this.interruptReads(new Error('stopped'));
 		const client = this.blocking;
 		if (!client) return;
@@ -290,51 +274,66 @@ export class UpdateStreamReader {
 					continue;
 				}
 				const fields = toFields(list);
-				await this.dispatch({
-					streamKey: key,
-					channel: fields.channel ?? stream?.channel ?? key,
-					id,
-					fields,
-					redelivered,
-				});
+				const entry = { streamKey: key, channel: fields.channel ?? stream?.channel ?? key, id, fields, redelivered };
+				if (this.coalescer?.add(entry)) {
+					// Gathered for its window: handed out already, so the pending list is not read for it again.
+					this.acks.handedOut(key, id);
+					continue;
+				}
+				await this.dispatch(() => this.single(entry));
 			}
 		}
 	}
 
-	private async dispatch(entry: UpdateEntry): Promise<void> {
+	/** An entry delivered on its own; after a failure it is read again from the pending list. */
+	private single(entry: UpdateEntry): Delivery {
+		return {
+			entries: [entry],
+			tag: entryTag(entry.streamKey, entry.id),
+			retry: () => {
+				this.acks.takeBack(entry.streamKey, entry.id);
+				this.needsDrain = true;
+			},
+		};
+	}
+
+	private async dispatch(take: () => Delivery): Promise<void> {
 		if (!(await this.gate.take(() => this.stopping))) return;
-		this.acks.handedOut(entry.streamKey, entry.id);
+		const delivery = take();
+		const { entries } = delivery;
+		const entry = entries[entries.length - 1];
+		for (const { streamKey, id } of entries) this.acks.handedOut(streamKey, id);
 		let handled: Promise<void>;
 		try {
-			handled = Promise.resolve(this.options.handle(entry));
+			handled = Promise.resolve(this.options.handle(entry, entries.slice(0, -1)));
 		} catch (error) {
 			handled = Promise.reject(error);
 		}
 		void handled.then(
-			() => this.settle(entry, true),
+			() => this.settle(delivery, true),
 			(error: unknown) => {
 				// Never acknowledged on a rejection: the handler could not show that n8n took the
 				// entry, and a repeated update is better than a lost one. It stays pending and is
 				// delivered again after a backoff (or by the next activation, which takes it over).
 				const why = error instanceof KeepPending ? error.message : this.watch.describe(error).message;
-				const delayMs = this.redeliveries.failed(entryTag(entry.streamKey, entry.id), () => {
-					if (this.stopping) return;
-					this.acks.takeBack(entry.streamKey, entry.id);
-					this.needsDrain = true;
+				const delayMs = this.redeliveries.failed(delivery.tag, () => {
+					if (!this.stopping) delivery.retry();
 				});
+				const what = entries.length > 1 ? `${entry.id} (with ${entries.length - 1} it replaced)` : entry.id;
 				this.watch.logger.warn(
-					`${this.watch.label}: update ${entry.id} stays pending: ${why}; delivering it again in ${Math.round(delayMs / 1000)} s`,
+					`${this.watch.label}: update ${what} stays pending: ${why}; delivering it again in ${Math.round(delayMs / 1000)} s`,
 				);
-				this.settle(entry, false);
+				this.settle(delivery, false);
 			},
 		);
 	}
 
-	private settle(entry: UpdateEntry, ack: boolean): void {
+	private settle(delivery: Delivery, ack: boolean): void {
 		this.gate.give();
+		delivery.settled?.(ack);
 		// An unacknowledged entry stays handed out until its redelivery is due.
 		if (!ack) return;
-		this.redeliveries.succeeded(entryTag(entry.streamKey, entry.id));
-		this.acks.ack(entry.streamKey, entry.id);
+		this.redeliveries.succeeded(delivery.tag);
+		for (const { streamKey, id } of delivery.entries) this.acks.ack(streamKey, id);
 	}
 }

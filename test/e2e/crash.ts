@@ -3,6 +3,8 @@
 // runner) gets SIGKILL. More jobs and updates arrive while n8n is down; n8n then restarts on the same user
 // folder. Every job and update must run at least once (the interrupted job after its visibility timeout,
 // the interrupted update from the consumer group's pending list), and only the interrupted ones may run twice.
+// A third workflow coalesces by draft: its updates are read but still inside their window at the kill, so
+// none has run; after the restart they must run once per draft, with the newest edit, and all be acknowledged.
 import { join } from 'node:path';
 
 import type { N8nInstall } from '../../scripts/n8n-install';
@@ -30,7 +32,18 @@ const SCENARIO = 'crash';
 const CHANNEL = 'e2e_crash_durable';
 const QUEUE = 'e2e_crash_jobs';
 const GROUP = 'e2e-crash';
-const IDS = { stream: 'e2eCrashStream01', queue: 'e2eCrashQueue01' };
+const IDS = { stream: 'e2eCrashStream01', queue: 'e2eCrashQueue01', coalesce: 'e2eCrashCoalesce1' };
+const CO_CHANNEL = 'e2e_crash_coalesce';
+/** Longer than the few seconds between appending the edits and the kill, short enough to wait out after the restart. */
+const CO_WINDOW_SECONDS = 20;
+/** Edits of each draft made just before the kill; the newest of each must run, once. */
+const CO_DRAFTS = 4;
+const CO_EDITS = 5;
+const coEdits = Array.from({ length: CO_DRAFTS * CO_EDITS }, (_, n) => ({
+	draft: `d${n % CO_DRAFTS}`,
+	mark: `co-d${n % CO_DRAFTS}-r${Math.floor(n / CO_DRAFTS)}`,
+}));
+const coNewest = coEdits.slice(-CO_DRAFTS).map((e) => e.mark);
 /** The trigger's minimum: the interrupted job is visible again long before n8n has restarted. */
 const VISIBILITY_SECONDS = 5;
 /** Jobs and updates sent while n8n is down. */
@@ -38,7 +51,11 @@ const K_DOWN = 10;
 /** Long enough that the kill surely lands mid-execution; redeliveries do not sleep. */
 const IN_FLIGHT_SLEEP_MS = 120_000;
 
-const boards = { stream: markerBoards(SCENARIO, 'stream'), queue: markerBoards(SCENARIO, 'queue') };
+const boards = {
+	stream: markerBoards(SCENARIO, 'stream'),
+	queue: markerBoards(SCENARIO, 'queue'),
+	coalesce: markerBoards(`${SCENARIO}-coalesce`, 'stream'),
+};
 
 export async function checkCrashRecovery(report: Report, install: N8nInstall, target: RedisTarget, workDir: string): Promise<void> {
 	const started = Date.now();
@@ -49,13 +66,22 @@ export async function checkCrashRecovery(report: Report, install: N8nInstall, ta
 	let site: N8nSite | undefined;
 	try {
 		const ready = await report.check('crash: user folder with a job-queue and a durable-stream workflow published', async () => {
-			await db0.del(boards.stream.started, boards.stream.done, boards.queue.started, boards.queue.done, streamKey(CHANNEL));
+			await db0.del(...Object.values(boards).flatMap((b) => [b.started, b.done]), streamKey(CHANNEL), streamKey(CO_CHANNEL));
 			await db3.del(...Object.values(queueKeys(QUEUE)));
 			site = await prepareSite(install, target, join(workDir, 'crash'), [
 				streamMarkerWorkflow(IDS.stream, CHANNEL, boards.stream, { group: GROUP, maxParallel: 1 }),
 				queueMarkerWorkflow(IDS.queue, QUEUE, boards.queue, { parallel: 1, visibilitySeconds: VISIBILITY_SECONDS }),
+				streamMarkerWorkflow(IDS.coalesce, CO_CHANNEL, boards.coalesce, {
+					group: GROUP,
+					maxParallel: CO_DRAFTS,
+					coalesceBy: 'draft',
+					coalesceWindow: CO_WINDOW_SECONDS,
+				}),
 			]);
-			return `${IDS.stream} (stream ${streamKey(CHANNEL)}, group ${GROUP}), ${IDS.queue} (queue ${QUEUE}, visibility ${VISIBILITY_SECONDS} s)`;
+			return (
+				`${IDS.stream} (stream ${streamKey(CHANNEL)}, group ${GROUP}), ${IDS.queue} (queue ${QUEUE}, visibility ${VISIBILITY_SECONDS} s), ` +
+				`${IDS.coalesce} (stream ${streamKey(CO_CHANNEL)}, Coalesce By draft, window ${CO_WINDOW_SECONDS} s)`
+			);
 		});
 		const siteReady = site;
 		if (!ready || !siteReady) return;
@@ -69,14 +95,16 @@ export async function checkCrashRecovery(report: Report, install: N8nInstall, ta
 			const rest = new N8nRest(url);
 			await rest.signIn();
 			await waitFor(
-				'both workflows active',
+				'all three workflows active',
 				async () => {
 					const active = await rest.activeWorkflowIds();
-					return active.includes(IDS.stream) && active.includes(IDS.queue);
+					return Object.values(IDS).every((id) => active.includes(id));
 				},
 				60_000,
 			);
-			await waitFor(`consumer group ${GROUP}`, async () => ((await db0.xinfo('GROUPS', streamKey(CHANNEL)).catch(() => [])) as unknown[]).length > 0, 60_000);
+			for (const channel of [CHANNEL, CO_CHANNEL]) {
+				await waitFor(`consumer group ${GROUP} on ${channel}`, async () => ((await db0.xinfo('GROUPS', streamKey(channel)).catch(() => [])) as unknown[]).length > 0, 60_000);
+			}
 			return n8n;
 		};
 
@@ -109,11 +137,19 @@ export async function checkCrashRecovery(report: Report, install: N8nInstall, ta
 			);
 			expect((await pendingIds(db0, streamKey(CHANNEL), GROUP)).includes(inFlightEntry), 'the running update is not pending before the kill');
 			expect((await db3.zscore(queueKeys(QUEUE).inflight, 'inflight-j')) !== null, 'the running job is not in flight before the kill');
+			// The edits are read by n8n (pending in the group) but still inside their window: nothing ran yet.
+			await appendUpdates(db0, CO_CHANNEL, coEdits);
+			await waitFor('n8n to read the edits', async () => (await pendingIds(db0, streamKey(CO_CHANNEL), GROUP)).length === coEdits.length, 10_000);
+			const ranEarly = await db0.zcard(boards.coalesce.started);
 			const members = groupMembers(first.pid).length;
 			await first.crash();
+			expect(ranEarly === 0, `${ranEarly} coalesced execution(s) started before the kill: the window did not hold them`);
 			const afterKill = await fetch(`${url}/healthz`).then(() => 'answered', () => 'refused');
 			expect(afterKill === 'refused', 'n8n still answers after the kill');
-			return `SIGKILL to process group ${first.pid} (${members} processes: n8n and its task runner); update ${inFlightEntry} pending, job inflight-j in flight`;
+			return (
+				`SIGKILL to process group ${first.pid} (${members} processes: n8n and its task runner); update ${inFlightEntry} pending, job inflight-j in flight; ` +
+				`${coEdits.length} edits of ${CO_DRAFTS} drafts read and pending mid-window`
+			);
 		});
 		if (!killed) return;
 
@@ -181,6 +217,21 @@ export async function checkCrashRecovery(report: Report, install: N8nInstall, ta
 				`done ${inFlightDone.update} and ${inFlightDone.job} times; everything done ${secs(Math.max(doneAt.stream, doneAt.queue) - readyAt)} s after n8n was ready ` +
 				`(the interrupted job ${secs(doneAt.inflightJob - readyAt)} s after)`
 			);
+		});
+
+		await report.check(`crash: the ${coEdits.length} edits cut off mid-window ran as ${CO_DRAFTS} executions, the newest edit of each, all acknowledged`, async () => {
+			const start = Date.now();
+			await waitFor(
+				'the coalesced executions and their acknowledgements',
+				async () =>
+					(await countMarks(db0, boards.coalesce.done, coNewest)).missing.length === 0 &&
+					(await pendingIds(db0, streamKey(CO_CHANNEL), GROUP)).length === 0,
+				120_000,
+			);
+			const count = await countMarks(db0, boards.coalesce.done, coNewest);
+			// A replaced edit on the board ran on its own: coalescing did not survive the restart.
+			expect(count.unexpected.length === 0 && count.duplicates === 0, `not coalesced: ${describeCount(count, coNewest.length)}`);
+			return `${describeCount(count, coNewest.length)} (${coNewest.join(', ')}); ${((Date.now() - start) / 1000).toFixed(1)} s after the other work was done`;
 		});
 
 		await report.check('crash: n8n stops cleanly', async () => {

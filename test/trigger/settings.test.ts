@@ -150,6 +150,17 @@ describe('the update events read their settings the same way in both versions', 
 			version,
 		);
 		expect(settings).toMatchObject({ channels: ['a'], group: 'g1', maxParallel: 3, startAt: '0', executionWaitMs: 0, giveUpAfterMs: 300_000 });
+		// Saved workflows without the option do not coalesce.
+		expect(settings).toMatchObject({ coalesceBy: '', coalesceWindowMs: 30_000 });
+	});
+
+	it.each([1, 2])('version %d: Coalesce By and its window', async (version) => {
+		const settings = await settingsOf(
+			readStreamSettings,
+			{ event: 'contentUpdateStream', channels: 'a', options: { coalesceBy: ' data.draft_id ', coalesceWindow: 2.5 } },
+			version,
+		);
+		expect(settings).toMatchObject({ coalesceBy: 'data.draft_id', coalesceWindowMs: 2500 });
 	});
 });
 
@@ -188,6 +199,13 @@ describe('a bad setting fails the activation with the field, the problem and the
 			/^"Max Wait for an Execution \(Minutes\)" must be a number of minutes from 0 to 34560, got -5$/,
 			/such as 30/,
 		],
+		[
+			'Coalesce Window (Seconds)',
+			{ event: 'contentUpdateStream', channels: 'c', options: { coalesceBy: 'draft_id', coalesceWindow: 0 } },
+			/^"Coalesce Window \(Seconds\)" must be a number of seconds from 0.01 to 86400, got 0$/,
+			/such as 30/,
+		],
+		['Coalesce By', { event: 'contentUpdateStream', channels: 'c', options: { coalesceBy: '={{ 5 }}' } }, /^"Coalesce By" must be a field name/, /run every update/],
 		['Channels', { event: 'contentUpdateStream', channels: ' , ' }, /^"Channels" is empty: enter at least one channel$/, /content_updates/],
 		['Channels', { event: 'contentUpdatePubSub', channels: '', patterns: ' ' }, /at least one channel or pattern$/, /content_updates/],
 		['Non-JSON Messages', { event: 'contentUpdatePubSub', channels: 'c', options: { nonJson: '={{ "drop" }}' } }, /^"Non-JSON Messages" must be one of/, /Choose/],

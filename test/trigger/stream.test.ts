@@ -1,9 +1,9 @@
 import type Redis from 'ioredis';
 
-import { sharedPool } from '../../platform/connection-pool';
 import { KeySchema } from '../../platform/keys';
 import { appendUpdate, updateEntryFields } from '../../platform/updates';
-import { closeRawClients, deleteKeys, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeAfterTests, eventually as poll, pendingCount as countPending } from '../helpers/update-streams';
 import { runManualStep, startTrigger, type ActiveTrigger, type StartTriggerOptions } from '../helpers/trigger';
 
 // UPDATE_STREAM_ROLE is `default`, DB 0 in the test credential.
@@ -43,27 +43,14 @@ async function publish(client: Redis, channel: string, messages: unknown[]): Pro
 }
 
 async function pendingCount(channel: string, group = 'n8n'): Promise<number> {
-	const summary = (await redis.xpending(keys.updatesStream(channel), group)) as [number, ...unknown[]];
-	return Number(summary[0]);
+	return countPending(redis, keys.updatesStream(channel), group);
 }
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
+	await poll(check, () => what, timeoutMs);
 }
 
-afterEach(async () => {
-	await Promise.all(started.splice(0).map((t) => t.close()));
-});
-
-afterAll(async () => {
-	for (const channel of channels.splice(0)) await deleteKeys(redis, keys.updatesStream(channel));
-	await sharedPool.closeAll();
-	await closeRawClients();
-});
+closeAfterTests(redis, started, () => channels.splice(0).map((channel) => keys.updatesStream(channel)));
 
 describe('Content Update (Durable Stream)', () => {
 	it('delivers 1,000 updates published while the trigger was stopped, exactly once and in order', async () => {

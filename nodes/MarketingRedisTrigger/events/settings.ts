@@ -102,6 +102,20 @@ export interface StreamSettings extends UpdateSettings {
 	startAt: '$' | '0';
 	/** 0 waits forever. */
 	executionWaitMs: number;
+	/** Dot path of the field updates are coalesced by; '' = every update runs on its own. */
+	coalesceBy: string;
+	coalesceWindowMs: number;
+}
+
+/** Coalesce Window bounds: long enough to gather a burst of edits, short enough to stay a delay. */
+export const COALESCE_WINDOW = { defaultSeconds: 30, min: 0.01, max: 86_400 };
+
+function coalescePath(p: TriggerParams): string {
+	const path = p.raw('options.coalesceBy', '') ?? '';
+	if (typeof path !== 'string') {
+		p.fail('Coalesce By', 'must be a field name or dot path such as draft_id or data.draft_id', 'Leave it empty to run every update on its own');
+	}
+	return path.trim();
 }
 
 export function readStreamSettings(p: TriggerParams): StreamSettings {
@@ -119,6 +133,10 @@ export function readStreamSettings(p: TriggerParams): StreamSettings {
 		maxParallel: p.integerOr('options.maxParallel', 'Max Parallel Executions', 1, { min: 1 }),
 		startAt: p.oneOf('options.startAt', 'New Group Starts At', ['new', 'all'] as const, 'new') === 'all' ? '0' : '$',
 		executionWaitMs: waitMinutes * 60_000,
+		coalesceBy: coalescePath(p),
+		coalesceWindowMs:
+			p.numberOr('options.coalesceWindow', 'Coalesce Window (Seconds)', COALESCE_WINDOW.defaultSeconds, { ...COALESCE_WINDOW, unit: 'seconds' }) *
+			1000,
 	};
 }
 

@@ -19,8 +19,16 @@ import { NodeOperationError } from '../../shared/n8n';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver, workflowRan } from './handover';
-import { admitMessage, channelsProperty, filtersProperty, nonJsonOption, triggerConfig } from './update-common';
-import { giveUpOption, readStreamSettings, UPDATES_GIVE_UP_SECONDS, type UpdateSettings } from './settings';
+import {
+	admitMessage,
+	channelsProperty,
+	coalesceOptions,
+	coalesceValue,
+	filtersProperty,
+	nonJsonOption,
+	triggerConfig,
+} from './update-common';
+import { giveUpOption, readStreamSettings, UPDATES_GIVE_UP_SECONDS, type StreamSettings } from './settings';
 import { TriggerParams } from '../../shared/params';
 
 const EVENT = 'contentUpdateStream';
@@ -69,6 +77,7 @@ export const streamEvent: TriggerEvent = {
 						},
 					],
 				},
+				...coalesceOptions,
 				{
 					displayName: 'Consumer Group',
 					name: 'group',
@@ -123,23 +132,31 @@ export const streamEvent: TriggerEvent = {
 	start: startStream,
 };
 
+type Entry = { channel: string; id: string; fields: Record<string, string>; redelivered: boolean };
+
 function outputOf(
 	ctx: ITriggerFunctions,
-	settings: UpdateSettings,
+	settings: StreamSettings,
 	config: RedisConnectionConfig,
-	entry: { channel: string; id: string; fields: Record<string, string>; redelivered: boolean },
+	entry: Entry,
 	onReported?: () => void,
+	/** Older updates of the same value this one stands for (Coalesce By). */
+	replaced: Entry[] = [],
 ): IDataObject | undefined {
 	const admitted = admitMessage(ctx, settings, config, entry.channel, entry.fields.message ?? '', onReported);
 	if (!admitted) return undefined;
-	return {
+	const json: IDataObject = {
 		channel: entry.channel,
 		message: admitted.message as IDataObject,
 		publishedAt: entry.fields.publishedAt ?? null,
 		receivedAt: new Date().toISOString(),
 		id: entry.id,
-		redelivered: entry.redelivered,
+		// Any of them delivered before: the execution may repeat one that already ran.
+		redelivered: entry.redelivered || replaced.some((r) => r.redelivered),
 	};
+	// Only with the option on, so workflows saved without it see the same keys as before.
+	if (settings.coalesceBy) Object.assign(json, { coalesced: replaced.length, replacedIds: replaced.map((r) => r.id) });
+	return json;
 }
 
 async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
@@ -172,15 +189,18 @@ async function startStream(ctx: ITriggerFunctions): Promise<ITriggerResponse> {
 				giveUpAfterMs: settings.giveUpAfterMs,
 				logger: ctx.logger,
 				label,
-				handle: async (entry) => {
-					const json = outputOf(ctx, settings, config, entry);
+				coalesce: settings.coalesceBy
+					? { keyOf: (entry) => coalesceValue(settings, entry.fields.message ?? ''), windowMs: settings.coalesceWindowMs }
+					: undefined,
+				handle: async (entry, replaced) => {
+					const json = outputOf(ctx, settings, config, entry, undefined, replaced);
 					// Filtered out or reported by our own rules: handled, so acknowledged like any other entry.
 					if (!json) return;
 					const outcome = await handOver(ctx, json, {
 						waitForRun: settings.acknowledge === 'execution',
 						signal: closing.signal,
 						label,
-						what: `update ${entry.id}`,
+						what: replaced.length > 0 ? `update ${entry.id} (with the ${replaced.length} it replaced)` : `update ${entry.id}`,
 						whereItWaits: 'The update stays pending in its stream and is delivered when the trigger is active again.',
 						secrets: secretsOf(config),
 					});
@@ -252,7 +272,7 @@ function streamGroups(config: RedisConnectionConfig, streams: UpdateStream[]): U
 /** "Test step": show the next update appended from now on, without touching the consumer group. */
 async function startManual(
 	ctx: ITriggerFunctions,
-	settings: UpdateSettings,
+	settings: StreamSettings,
 	config: RedisConnectionConfig,
 	streams: UpdateStream[],
 	key: string,

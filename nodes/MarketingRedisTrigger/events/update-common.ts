@@ -2,10 +2,10 @@ import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 
 import type { RedisConnectionConfig } from '../../../platform/config';
 import { redact } from '../../../platform/errors';
-import { matchesAll } from '../../../platform/message-filter';
+import { matchesAll, readPath } from '../../../platform/message-filter';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../../shared/credentials';
 import { NodeOperationError } from '../../shared/n8n';
-import type { UpdateSettings } from './settings';
+import { COALESCE_WINDOW, type StreamSettings, type UpdateSettings } from './settings';
 
 export function channelsProperty(event: string, description: string): INodeProperties {
 	return {
@@ -132,4 +132,41 @@ export function admitMessage(
 		return settings.filters.length === 0 ? { message: decoded.text } : undefined;
 	}
 	return matchesAll(decoded.value, settings.filters) ? { message: decoded.value } : undefined;
+}
+
+/** Durable Stream only: "Coalesce By" and its window (off by default: saved workflows run every update). */
+export const coalesceOptions: INodeProperties[] = [
+	{
+		displayName: 'Coalesce By',
+		name: 'coalesceBy',
+		type: 'string',
+		default: '',
+		placeholder: 'draft_id',
+		description:
+			'Field (dot path) whose value marks updates of the same thing. Updates with the same value within the window start one execution with the newest of them; "coalesced" says how many it replaced. Updates without the field run on their own. Empty: every update runs.',
+	},
+	{
+		displayName: 'Coalesce Window (Seconds)',
+		name: 'coalesceWindow',
+		type: 'number',
+		typeOptions: { minValue: COALESCE_WINDOW.min, maxValue: COALESCE_WINDOW.max, numberPrecision: 2 },
+		default: COALESCE_WINDOW.defaultSeconds,
+		description:
+			'With "Coalesce By": how long after the first update of a value its execution starts, whatever arrives meanwhile. Also the longest an update waits, however often the value is updated.',
+	},
+];
+
+/**
+ * The value an update is coalesced by, as text (123 and "123" are one draft, like the filters'
+ * values), or undefined when it runs on its own: coalescing is off, the message is not JSON, it
+ * is filtered out (a filtered-out update must not stand in for one that passes), or the field is
+ * missing, null or empty.
+ */
+export function coalesceValue(settings: StreamSettings, payload: string): string | undefined {
+	if (!settings.coalesceBy) return undefined;
+	const decoded = decodePayload(payload);
+	if (!decoded.json || !matchesAll(decoded.value, settings.filters)) return undefined;
+	const value = readPath(decoded.value, settings.coalesceBy);
+	if (value === undefined || value === null || typeof value === 'symbol' || value === '') return undefined;
+	return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -25,6 +25,8 @@ export function markerBoards(scenario: string, event: MarkerEvent): MarkerBoards
 export interface MarkerBody {
 	mark: string;
 	sleepMs?: number;
+	/** What a Coalesce By workflow gathers updates by. */
+	draft?: string;
 }
 
 const credentials = { marketingRedisApi: { ...TEMPLATE_CREDENTIAL } };
@@ -81,8 +83,10 @@ export function streamMarkerWorkflow(
 	id: string,
 	channel: string,
 	boards: MarkerBoards,
-	options: { group: string; maxParallel: number },
+	options: { group: string; maxParallel: number; coalesceBy?: string; coalesceWindow?: number },
 ): WorkflowFile {
+	const { group, maxParallel, coalesceBy, coalesceWindow } = options;
+	const coalesce = coalesceBy ? { coalesceBy, coalesceWindow } : {};
 	return markerWorkflow(
 		id,
 		`E2E ${id}: durable stream ${channel}`,
@@ -90,7 +94,7 @@ export function streamMarkerWorkflow(
 			event: 'contentUpdateStream',
 			channels: channel,
 			// A fresh group starting at the stream's beginning: an update appended before the group existed still counts.
-			options: { group: options.group, maxParallel: options.maxParallel, startAt: 'all' },
+			options: { group, maxParallel, startAt: 'all', ...coalesce },
 		},
 		boards,
 	);
