@@ -65,7 +65,7 @@ export async function checkCrashRecovery(report: Report, install: N8nInstall, ta
 	const processes: N8nProcess[] = [];
 	let site: N8nSite | undefined;
 	try {
-		const ready = await report.check('crash: user folder with a job-queue and a durable-stream workflow published', async () => {
+		const ready = await report.check('crash: user folder with a job-queue, a durable-stream and a coalescing durable-stream workflow published', async () => {
 			await db0.del(...Object.values(boards).flatMap((b) => [b.started, b.done]), streamKey(CHANNEL), streamKey(CO_CHANNEL));
 			await db3.del(...Object.values(queueKeys(QUEUE)));
 			site = await prepareSite(install, target, join(workDir, 'crash'), [
