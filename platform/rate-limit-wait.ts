@@ -7,7 +7,7 @@ import {
 	type WaiterTicket,
 } from './rate-limit';
 import type { RedisLike } from './scripts';
-import { sleepUnlessAborted } from './timing';
+import { sleep, sleepUnlessAbortedShared } from './timing';
 
 /**
  * Waiting for a rate-limit slot. The waiter holds a ticket in the key's queue (includes/
@@ -46,8 +46,6 @@ export class RateLimitWaitCancelled extends Error {
 	}
 }
 
-const NEVER = new AbortController().signal;
-
 /**
  * Continues a wait that `first` (a check sent with `ticket`, for example in a pipeline with
  * other items) began. Resolves with the admitting check, or with the last refused one when
@@ -78,9 +76,9 @@ export async function continueRateLimitWait(
 				return done(result, checks);
 			}
 			// Never past the deadline: the check made there still admits the waiter if those ahead gave up.
-			if (!(await sleepUnlessAborted(Math.min(result.retryAfterMs, left), options.signal ?? NEVER))) {
-				throw new RateLimitWaitCancelled();
-			}
+			const ms = Math.min(result.retryAfterMs, left);
+			if (!options.signal) await sleep(ms);
+			else if (!(await sleepUnlessAbortedShared(ms, options.signal))) throw new RateLimitWaitCancelled();
 			result = await checkRateLimit(client, key, rule, { ticket });
 			checks += 1;
 		}

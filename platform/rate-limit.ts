@@ -107,12 +107,14 @@ export interface WaiterKeys {
 /**
  * Redis Cluster runs a script only on keys of one slot, so the queue's keys take the limit
  * key's slot: its own hash tag when it has one (appending keeps it), else the whole key as
- * the tag. Python's twin (rate_limit.waiter_keys) builds the same names.
+ * the tag. A key with a `}` but no hash tag (`a}b`, `a{}b`) cannot be a tag, so its queue keys
+ * are plain suffixes: right on one server, CROSSSLOT in Cluster. Python's twin
+ * (rate_limit.waiter_keys) builds the same names.
  */
 export function rateLimitWaiterKeys(limitKey: string): WaiterKeys {
 	const open = limitKey.indexOf('{');
 	const close = open < 0 ? -1 : limitKey.indexOf('}', open + 1);
-	const base = close > open + 1 ? limitKey : `{${limitKey}}`;
+	const base = close > open + 1 || limitKey.includes('}') ? limitKey : `{${limitKey}}`;
 	return { waiters: `${base}:waiters`, leases: `${base}:leases` };
 }
 
