@@ -28,6 +28,8 @@ export interface RateLimitWaitOptions {
 	maxWaitMs: number;
 	/** Ends the wait early (an n8n execution's cancel signal); the ticket is removed first. */
 	signal?: AbortSignal;
+	/** When the first check was sent (Date.now()), to aim the next check at the promised time. */
+	firstSentAtMs?: number;
 }
 
 export interface RateLimitWaitResult extends RateLimitResult {
@@ -60,6 +62,7 @@ export async function continueRateLimitWait(
 	options: RateLimitWaitOptions,
 ): Promise<RateLimitWaitResult> {
 	const started = Date.now();
+	let sentAt = options.firstSentAtMs ?? started;
 	const done = (result: RateLimitResult, checks: number): RateLimitWaitResult => ({
 		...result,
 		waitedMs: Date.now() - started,
@@ -75,10 +78,14 @@ export async function continueRateLimitWait(
 				await leaveRateLimitQueue(client, key, ticket);
 				return done(result, checks);
 			}
+			// The retry time counts from when the script ran, and the next check needs as long to reach
+			// Redis as the last reply took to come back: one round trip less lands it on the promised
+			// instant (a check that lands early is refused and told the few ms that are left).
 			// Never past the deadline: the check made there still admits the waiter if those ahead gave up.
-			const ms = Math.min(result.retryAfterMs, left);
+			const ms = Math.min(Math.max(0, result.retryAfterMs - (Date.now() - sentAt)), left);
 			if (!options.signal) await sleep(ms);
 			else if (!(await sleepUnlessAbortedShared(ms, options.signal))) throw new RateLimitWaitCancelled();
+			sentAt = Date.now();
 			result = await checkRateLimit(client, key, rule, { ticket });
 			checks += 1;
 		}
@@ -98,6 +105,7 @@ export async function waitForRateLimit(
 	options: RateLimitWaitOptions,
 ): Promise<RateLimitWaitResult> {
 	const ticket = newWaiterTicket(WAITER_LEASE_GRACE_MS);
+	const firstSentAtMs = Date.now();
 	const first = await checkRateLimit(client, key, rule, { ticket });
-	return continueRateLimitWait(client, key, rule, ticket, first, options);
+	return continueRateLimitWait(client, key, rule, ticket, first, { firstSentAtMs, ...options });
 }

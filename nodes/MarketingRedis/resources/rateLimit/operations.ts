@@ -94,8 +94,12 @@ function planCheck(p: ItemParams, env: OperationEnv, consume: boolean): Pipeline
 		json: output(key, redisKey, limits, result),
 		output: route && !result.allowed ? 1 : 0,
 	});
+	let sentAtMs = 0;
 	return {
-		send: (pipe) => void sendRateLimitCheck(pipe, redisKey, limits, consume, ticket),
+		send: (pipe) => {
+			sentAtMs = Date.now();
+			sendRateLimitCheck(pipe, redisKey, limits, consume, ticket);
+		},
 		read: ([reply]) => {
 			const result = parseRateLimitCheck(reply, limits);
 			if (!wait || !ticket) return emit(result);
@@ -103,6 +107,7 @@ function planCheck(p: ItemParams, env: OperationEnv, consume: boolean): Pipeline
 			const waiting = continueRateLimitWait(env.client('rateLimit'), redisKey, limits, ticket, result, {
 				maxWaitMs: wait.maxWaitMs,
 				signal: env.signal,
+				firstSentAtMs: sentAtMs,
 			});
 			return waiting.then((waited) => {
 				if (!waited.allowed && wait.afterMaxWait === 'error') {
