@@ -4,10 +4,9 @@
  * directly (a bucket emptied 2 s ago, a window counted in the past) instead of waiting for the
  * clock, and Status / Reset through the node for every algorithm.
  */
-import Redis from 'ioredis';
 
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, serverNowMs, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
 import { checkRateLimit, resetRateLimit, type RateLimitRule } from '../../platform/rate-limit';
 
@@ -17,11 +16,6 @@ afterAll(async () => {
 	await sharedPool.closeAll();
 	await closeRawClients();
 });
-
-async function serverNowMs(raw: Redis): Promise<number> {
-	const [seconds, micros] = await raw.time();
-	return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
 
 /** 100 concurrent clients, each on its own connection, one check each. */
 async function hundredClients(key: string, rule: RateLimitRule) {

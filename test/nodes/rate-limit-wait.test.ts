@@ -8,7 +8,7 @@
 import Redis from 'ioredis';
 
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, serverNowMs, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
 import {
 	checkRateLimit,
@@ -27,11 +27,6 @@ afterAll(async () => {
 	await sharedPool.closeAll();
 	await closeRawClients();
 });
-
-async function serverNowMs(raw: Redis): Promise<number> {
-	const [seconds, micros] = await raw.time();
-	return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
 
 /** Ages every request of a sliding window out of it, as if the window had passed. */
 async function ageWindow(raw: Redis, key: string, windowMs: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 const show = (operation: string[]) => ({ show: { resource: ['rateLimit'], operation } });
+const whenWaiting = { show: { resource: ['rateLimit'], operation: ['check'], whenLimited: ['wait'] } };
 const showFor = (algorithm: string[]) => ({ show: { resource: ['rateLimit'], operation: ['check', 'status'], algorithm } });
 
 export const rateLimitProperties: INodeProperties[] = [
@@ -137,7 +138,7 @@ export const rateLimitProperties: INodeProperties[] = [
 		typeOptions: { minValue: 0, numberPrecision: 3 },
 		default: 60,
 		description: 'How long an item may wait for the limit; the execution stays running meanwhile',
-		displayOptions: { show: { resource: ['rateLimit'], operation: ['check'], whenLimited: ['wait'] } },
+		displayOptions: whenWaiting,
 	},
 	{
 		displayName: 'After Max Wait',
@@ -149,7 +150,7 @@ export const rateLimitProperties: INodeProperties[] = [
 		],
 		default: 'limited',
 		description: 'What happens to an item that is still limited when Max Wait has passed',
-		displayOptions: { show: { resource: ['rateLimit'], operation: ['check'], whenLimited: ['wait'] } },
+		displayOptions: whenWaiting,
 	},
 	{
 		displayName: 'Route to Two Outputs',
