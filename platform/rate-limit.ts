@@ -105,17 +105,19 @@ export interface WaiterKeys {
 }
 
 /**
- * Redis Cluster runs a script only on keys of one slot, so the queue's keys take the limit
- * key's slot: its own hash tag when it has one (appending keeps it), else the whole key as
- * the tag. A key with a `}` but no hash tag (`a}b`, `a{}b`) cannot be a tag, so its queue keys
- * are plain suffixes: right on one server, CROSSSLOT in Cluster. Python's twin
- * (rate_limit.waiter_keys) builds the same names.
+ * The queue's keys start with the limit key, so an ACL key pattern that admits the limit
+ * (`~ratelimit:*`, `~staging:*`) admits them too, and share its Cluster slot, since a script
+ * runs only on keys of one slot: a limit key with a hash tag keeps it when a suffix is
+ * appended; one without braces is its own tag (`ratelimit:api:waiters:{ratelimit:api}`). A key
+ * with braces but no hash tag (`a{b`, `a}b`, `a{}b`) cannot be a tag: its queue keys are plain
+ * suffixes, right on one server, CROSSSLOT in Cluster. Python's twin (rate_limit.waiter_keys)
+ * builds the same names.
  */
 export function rateLimitWaiterKeys(limitKey: string): WaiterKeys {
 	const open = limitKey.indexOf('{');
 	const close = open < 0 ? -1 : limitKey.indexOf('}', open + 1);
-	const base = close > open + 1 || limitKey.includes('}') ? limitKey : `{${limitKey}}`;
-	return { waiters: `${base}:waiters`, leases: `${base}:leases` };
+	const tag = close > open + 1 || /[{}]/.test(limitKey) ? '' : `:{${limitKey}}`;
+	return { waiters: `${limitKey}:waiters${tag}`, leases: `${limitKey}:leases${tag}` };
 }
 
 /** A waiter's place in the queue: its ticket and how long its lease outlives each promised retry. */

@@ -117,11 +117,12 @@ def make_rule(algorithm: str, max_requests: int, window_seconds: float, burst: O
 
 
 def waiter_keys(key: str) -> Tuple[str, str]:
-    """The queue's keys in the limit key's Cluster slot (platform/rate-limit.ts rateLimitWaiterKeys)."""
+    """The queue's keys: they start with the limit key (ACL patterns) and share its Cluster slot
+    (platform/rate-limit.ts rateLimitWaiterKeys)."""
     opened = key.find("{")
     closed = key.find("}", opened + 1) if opened >= 0 else -1
-    base = key if closed > opened + 1 or "}" in key else "{" + key + "}"
-    return base + ":waiters", base + ":leases"
+    tag = "" if closed > opened + 1 or "{" in key or "}" in key else ":{" + key + "}"
+    return key + ":waiters" + tag, key + ":leases" + tag
 
 
 def _args(limit_rule: Rule, consume: bool, ticket: str, grace_ms: int) -> dict:

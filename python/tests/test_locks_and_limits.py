@@ -121,7 +121,7 @@ def test_token_bucket_and_fixed_window_share_the_node_scripts(manager: RedisMana
 def test_waiting_for_a_rate_limit(manager: RedisManager, prefix: str) -> None:
     raw = manager.client("rate_limit")
     key = f"{prefix}ratelimit:w"
-    waiters = "{" + key + "}:waiters"
+    waiters = key + ":waiters:{" + key + "}"
     assert manager.wait_for_rate_limit("w", 1, 60, max_wait_seconds=0).allowed
     # Still limited when the wait runs out; the ticket is gone, the refused request not counted.
     gave_up = manager.wait_for_rate_limit("w", 1, 60, max_wait_seconds=0.05)
@@ -131,3 +131,11 @@ def test_waiting_for_a_rate_limit(manager: RedisManager, prefix: str) -> None:
     assert manager.wait_for_rate_limit("fast", max_wait_seconds=5, algorithm="token_bucket", burst=1, refill_per_second=50).allowed
     admitted = manager.wait_for_rate_limit("fast", max_wait_seconds=5, algorithm="token_bucket", burst=1, refill_per_second=50)
     assert admitted.allowed and admitted.waited > 0
+
+
+def test_waiter_keys_match_the_node() -> None:
+    from redis_manager.rate_limit import waiter_keys
+    # The same names as platform/rate-limit.ts rateLimitWaiterKeys (test/nodes/rate-limit-wait.test.ts).
+    assert waiter_keys("ratelimit:api_x") == ("ratelimit:api_x:waiters:{ratelimit:api_x}", "ratelimit:api_x:leases:{ratelimit:api_x}")
+    assert waiter_keys("ratelimit:{acct}:api") == ("ratelimit:{acct}:api:waiters", "ratelimit:{acct}:api:leases")
+    assert waiter_keys("ratelimit:a}b")[0] == "ratelimit:a}b:waiters" and waiter_keys("ratelimit:a{b")[1] == "ratelimit:a{b:leases"

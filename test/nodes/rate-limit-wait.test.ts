@@ -104,14 +104,15 @@ describe('Waiter queue (fixed state, no timing)', () => {
 	});
 
 	it('keeps the queue keys in the limit key\'s Cluster slot, hash tag or not', () => {
-		for (const key of ['ratelimit:api_x', 'ratelimit:{acct}:api', 'p:ratelimit:a{b', 'ratelimit:x}{y}']) {
+		for (const key of ['ratelimit:api_x', 'ratelimit:{acct}:api', 'staging:ratelimit:api_x', 'ratelimit:x}{y}']) {
 			const { waiters, leases } = rateLimitWaiterKeys(key);
 			expect([keySlot(waiters), keySlot(leases)]).toEqual([keySlot(key), keySlot(key)]);
 		}
-		expect(rateLimitWaiterKeys('ratelimit:api_x')).toEqual({ waiters: '{ratelimit:api_x}:waiters', leases: '{ratelimit:api_x}:leases' });
+		expect(rateLimitWaiterKeys('ratelimit:api_x')).toEqual({ waiters: 'ratelimit:api_x:waiters:{ratelimit:api_x}', leases: 'ratelimit:api_x:leases:{ratelimit:api_x}' });
 		expect(rateLimitWaiterKeys('ratelimit:{acct}:api')).toEqual({ waiters: 'ratelimit:{acct}:api:waiters', leases: 'ratelimit:{acct}:api:leases' });
-		// No tag can hold a "}": plain suffixes, one server only.
+		// Braces without a hash tag: plain suffixes, one server only.
 		expect(rateLimitWaiterKeys('ratelimit:a}b').waiters).toBe('ratelimit:a}b:waiters');
+		expect(rateLimitWaiterKeys('ratelimit:a{b').leases).toBe('ratelimit:a{b:leases');
 	});
 });
 
