@@ -33,7 +33,8 @@ local now, time = serverTimeMs()
 
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
-local ahead = waitersAhead(ticket, waitersLive(now))
+local live = waitersLive(now)
+local ahead = waitersAhead(ticket, live)
 
 local allowed = 0
 if ahead < max - count then
@@ -66,5 +67,5 @@ if count > 0 then
 	reset = tonumber(newest[2]) + window
 end
 
-local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace)
+local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace, live)
 return { allowed, count, retry, reset, now, math.max(0, max - count - queued), queued }

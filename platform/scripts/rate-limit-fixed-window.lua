@@ -38,7 +38,8 @@ local state = redis.call('HMGET', key, 'start', 'count')
 if state[1] and tonumber(state[1]) == start then
 	count = tonumber(state[2])
 end
-local ahead = waitersAhead(ticket, waitersLive(now))
+local live = waitersLive(now)
+local ahead = waitersAhead(ticket, live)
 local free = math.max(0, max - count)
 
 local allowed = 0
@@ -63,5 +64,5 @@ if count > 0 then
 	reset = start + window
 end
 
-local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace)
+local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace, live)
 return { allowed, count, retry, reset, now, math.max(0, free - (allowed == 1 and consume and 1 or 0) - queued), queued }

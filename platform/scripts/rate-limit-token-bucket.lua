@@ -36,7 +36,8 @@ local state = redis.call('HMGET', key, 'tokens', 'at')
 if state[1] and state[2] then
 	tokens = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
 end
-local ahead = waitersAhead(ticket, waitersLive(now))
+local live = waitersLive(now)
+local ahead = waitersAhead(ticket, live)
 
 local allowed = 0
 if ahead < math.floor(tokens) then
@@ -55,5 +56,5 @@ end
 
 local reset = now + math.ceil((capacity - tokens) / rate)
 local whole = math.floor(tokens)
-local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace)
+local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace, live)
 return { allowed, capacity - whole, retry, reset, now, math.max(0, whole - queued), queued }
