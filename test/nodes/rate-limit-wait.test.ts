@@ -205,6 +205,23 @@ describe('Rate Limit > Check, When Limited: Wait Until Allowed', () => {
 		expect(await raw.zcard(`ratelimit:${p}e`)).toBe(1);
 	});
 
+	it('rejects bad wait settings naming item and field, before anything is counted', async () => {
+		const p = uniquePrefix('wn');
+		const bad = await runNode({
+			continueOnFail: true,
+			parameters: waitCheck(`={{ "${p}" + $json.k }}`, { maxRequests: 5, windowSeconds: 60, whenLimited: '={{ $json.when }}', maxWaitSeconds: '={{ $json.max }}' }),
+			items: [
+				{ k: 'a', when: 'sleep', max: 1 },
+				{ k: 'b', when: 'wait', max: -1 },
+				{ k: 'c', when: 'wait', max: 2 },
+			],
+		});
+		expect(bad.outputs[0][0].error).toMatch(/^"When Limited" must be one of "route", "wait", got "sleep" \[item 0\]$/);
+		expect(bad.outputs[0][1].error).toMatch(/^"Max Wait \(Seconds\)" must be a number of seconds from 0 to 86400, got -1 \[item 1\]$/);
+		expect(bad.outputs[0][2]).toMatchObject({ allowed: true, waitedMs: 0 });
+		expect(await rawClient(RATE_DB).exists(`ratelimit:${p}a`, `ratelimit:${p}b`)).toBe(0);
+	});
+
 	it('stops waiting when the execution is cancelled, and frees the place in the queue', async () => {
 		const p = uniquePrefix('wn');
 		const raw = rawClient(RATE_DB);
