@@ -23,6 +23,7 @@ import { fmtMb, fmtMs, fmtPct, fmtRate, fmtRatio, ratio } from './lib/stats';
 import { batchSection, runBatchSuite, type BatchRow } from './suites/batch';
 import { queueSection, runQueueSuite, type QueueFigures } from './suites/queue';
 import { rateLimitSection, runRateLimitSuite } from './suites/rate-limit';
+import { rateLimitWaitSection, runRateLimitWaitSuite } from './suites/rate-limit-wait';
 import { resourceSection, runResourceSuite, type ResourceFigures } from './suites/resources';
 import { runTriggerSuite, triggerSection, type LatencyResult } from './suites/trigger';
 
@@ -60,6 +61,7 @@ function plan(smoke: boolean) {
 				triggerMessages: 200,
 				queue: { jobs: 200, repeats: 1, workers: [1, 4] },
 				rateLimit: { checks: 500, keys: 100, repeats: 1 },
+				rateLimitWait: { waiters: 20, memorySizes: [100, 1000] },
 				resources: { executions: 300, baselineExecutions: 30 },
 			}
 		: {
@@ -74,6 +76,7 @@ function plan(smoke: boolean) {
 				triggerMessages: 10_000,
 				queue: { jobs: 10_000, repeats: 3, workers: [1, 4] },
 				rateLimit: { checks: 50_000, keys: 10_000, repeats: 3 },
+				rateLimitWait: { waiters: 100, memorySizes: [100, 10_000, 100_000] },
 				resources: { executions: 10_000, baselineExecutions: 1_000 },
 			};
 }
@@ -328,6 +331,12 @@ async function main(): Promise<number> {
 				const figures = await runRateLimitSuite(server, p.rateLimit);
 				for (const f of figures) log(`  ${f.case}: ${Math.round(f.rate)} checks/s`);
 				outcome.sections.push(rateLimitSection(figures));
+			});
+			await runSuite('rate-limit waits and memory', outcome, async () => {
+				const f = await runRateLimitWaitSuite(server, p.rateLimitWait);
+				log(`  ${f.waiters} waiters at ${f.perSecond.join('/')} per second, ${f.outOfTurn} out of turn, most in any second ${f.maxInAnySecond}`);
+				for (const m of f.memory) log(`  ${m.algorithm}, ${m.counted} counted: ${m.bytes} bytes`);
+				outcome.sections.push(rateLimitWaitSection(f));
 			});
 		}
 		if (want('resources')) {

@@ -42,6 +42,9 @@ const FILES = {
 	queueStats: 'queue-stats.lua',
 	queueTake: 'queue-take.lua',
 	rateLimitCheck: 'rate-limit-check.lua',
+	rateLimitFixedWindow: 'rate-limit-fixed-window.lua',
+	rateLimitLeave: 'rate-limit-leave.lua',
+	rateLimitTokenBucket: 'rate-limit-token-bucket.lua',
 } as const;
 
 export type ScriptName = keyof typeof FILES;
@@ -72,6 +75,9 @@ declare module 'ioredis' {
 		queueStats(...args: ScriptArg[]): Result<number[], Context>;
 		queueTake(...args: ScriptArg[]): Result<QueueTakeReply, Context>;
 		rateLimitCheck(...args: ScriptArg[]): Result<number[], Context>;
+		rateLimitFixedWindow(...args: ScriptArg[]): Result<number[], Context>;
+		rateLimitLeave(...args: ScriptArg[]): Result<number, Context>;
+		rateLimitTokenBucket(...args: ScriptArg[]): Result<number[], Context>;
 	}
 }
 

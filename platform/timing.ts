@@ -24,6 +24,37 @@ export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boo
 	});
 }
 
+const wakers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * sleepUnlessAborted for many sleeps on one signal at once (the waiting items of one n8n
+ * execution): the signal gets one listener in all, not one per sleep, so a hundred sleepers
+ * neither trip Node's listener-leak warning nor pile listeners onto the execution's signal.
+ */
+export function sleepUnlessAbortedShared(ms: number, signal: AbortSignal): Promise<boolean> {
+	if (signal.aborted) return Promise.resolve(false);
+	let sleepers = wakers.get(signal);
+	if (!sleepers) {
+		const created = new Set<() => void>();
+		signal.addEventListener('abort', () => created.forEach((wake) => wake()), { once: true });
+		wakers.set(signal, created);
+		sleepers = created;
+	}
+	const all = sleepers;
+	return new Promise((resolve) => {
+		const wake = () => {
+			clearTimeout(timer);
+			all.delete(wake);
+			resolve(false);
+		};
+		const timer = setTimeout(() => {
+			all.delete(wake);
+			resolve(true);
+		}, ms);
+		all.add(wake);
+	});
+}
+
 /**
  * Settles like `work`, unless `ms` passes first: then rejects with `onTimeout()`'s error. The
  * late outcome of `work` is swallowed, so it never becomes an unhandled rejection. `unref` lets

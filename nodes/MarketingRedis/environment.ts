@@ -17,5 +17,6 @@ export async function operationEnv(ctx: IExecuteFunctions): Promise<OperationEnv
 		dedicated: (role) => sharedPool.dedicated(config, role, 'blocking'),
 		release: async (client) => sharedPool.release(client),
 		secrets: secretsOf(config),
+		signal: ctx.getExecutionCancelSignal?.(),
 	};
 }

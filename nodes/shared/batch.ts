@@ -68,7 +68,11 @@ export async function runPipelined(
 	if (planned.length > 0) {
 		// Chunked pipelines (one pipeline per node and chunk in Cluster mode), replies mapped back to items.
 		const replies = await execChunked(env.client(op.role), planned.map(({ plan }) => plan));
-		planned.forEach(({ index, plan }, n) => outcomes.push(readItem(ctx, op, env, index, plan, replies[n])));
+		const read = planned.map(({ index, plan }, n) => readItem(ctx, op, env, index, plan, replies[n]));
+		// Only items that wait return promises; the common batch stays synchronous.
+		for (const outcome of read) if (!(outcome instanceof Promise)) outcomes.push(outcome);
+		const waiting = read.filter((outcome): outcome is Promise<Outcome> => outcome instanceof Promise);
+		if (waiting.length > 0) outcomes.push(...(await Promise.all(waiting)));
 	}
 	return collect(ctx, outcomes, outputs, op.errorOutput);
 }
@@ -80,13 +84,15 @@ function readItem(
 	index: number,
 	plan: PipelinedItem,
 	mine: PipelineReply[],
-): Outcome {
+): Outcome | Promise<Outcome> {
 	const failed = mine.find(([err]) => err);
-	if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
+	const fail = (error: unknown): Outcome => ({ index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) });
+	if (failed) return fail(failed[0]);
 	try {
-		return { index, result: plan.read(mine.map(([, value]) => value)) };
+		const result = plan.read(mine.map(([, value]) => value));
+		return result instanceof Promise ? result.then((settled) => ({ index, result: settled }), fail) : { index, result };
 	} catch (error) {
-		return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
+		return fail(error);
 	}
 }
 

@@ -16,6 +16,8 @@ export interface OperationEnv {
 	dedicated(role: DbRole): RedisLike;
 	release(client: RedisLike): Promise<void>;
 	secrets: Array<string | undefined>;
+	/** Aborts when the execution is cancelled (n8n versions that offer it), for operations that wait. */
+	signal?: AbortSignal;
 }
 
 /** Output of one item: json objects (several allowed), routed to an output index. */
@@ -36,8 +38,12 @@ export interface PipelinedItem {
 	 * Defaults to the first key of the first command that send() queues.
 	 */
 	slotKey?: string;
-	/** `replies` are this item's replies in order; errors are thrown before read() is called. */
-	read(replies: unknown[]): ItemResult | null;
+	/**
+	 * `replies` are this item's replies in order; errors are thrown before read() is called. A
+	 * promise (an item that waits, like Rate Limit > Check's Wait Until Allowed) settles while the
+	 * other items' promises do, so items wait side by side, not one behind another.
+	 */
+	read(replies: unknown[]): ItemResult | null | Promise<ItemResult | null>;
 }
 
 export interface PipelinedOperation {

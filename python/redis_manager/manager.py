@@ -241,12 +241,28 @@ class RedisManager:
     # -- rate limits: ratelimit:{key}, DB rate_limit ---------------------------------------
 
     def rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600,
-                   consume: bool = True) -> rate_limit.RateLimitResult:
+                   consume: bool = True, algorithm: str = "sliding_window", burst: Optional[int] = None,
+                   refill_per_second: Optional[float] = None) -> rate_limit.RateLimitResult:
         """Counts one request against the limit if it allows it (consume=False only looks):
-        allowed, used, remaining, retry_after_ms, reset_at..."""
-        limit, window_ms = rate_limit.rule(max_requests, window_seconds)
+        allowed, used, remaining, retry_after_ms, reset_at... `algorithm` is "sliding_window"
+        (exact), "fixed_window" (max_requests per clock-aligned window) or "token_bucket" (burst,
+        refill_per_second); use the same on every check of one key, as the node does."""
+        limit_rule = rate_limit.make_rule(algorithm, max_requests, window_seconds, burst, refill_per_second)
         redis_key = self.keys.rate_limit(identifier(key, "key"))
-        return rate_limit.check(self.client("rate_limit"), self.scripts, redis_key, limit, window_ms, consume)
+        return rate_limit.check_rule(self.client("rate_limit"), self.scripts, redis_key, limit_rule, consume)
+
+    def wait_for_rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600,
+                            max_wait_seconds: float = 60, algorithm: str = "sliding_window",
+                            burst: Optional[int] = None, refill_per_second: Optional[float] = None) -> rate_limit.RateLimitResult:
+        """Like rate_limit(), but while limited waits (blocking) in the key's queue, in arrival
+        order with the node's Wait Until Allowed items, for up to max_wait_seconds; `.allowed`
+        says whether it got through, `.waited` how long it took (seconds)."""
+        limit_rule = rate_limit.make_rule(algorithm, max_requests, window_seconds, burst, refill_per_second)
+        ok_type = isinstance(max_wait_seconds, (int, float)) and not isinstance(max_wait_seconds, bool)
+        if not ok_type or not 0 <= max_wait_seconds <= rate_limit.MAX_WAIT_SECONDS:
+            raise RedisManagerValueError(f"max_wait_seconds must be from 0 to {rate_limit.MAX_WAIT_SECONDS}, got {max_wait_seconds!r}")
+        redis_key = self.keys.rate_limit(identifier(key, "key"))
+        return rate_limit.wait(self.client("rate_limit"), self.scripts, redis_key, limit_rule, max_wait_seconds)
 
     def check_rate_limit(self, key: str, max_requests: int = 100, window_seconds: float = 3600) -> bool:
         """True (and counted) when the request is within the limit; a limited one is not counted."""

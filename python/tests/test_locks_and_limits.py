@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from redis_manager import LockLost, LockNotAcquired, RedisManager
+from redis_manager import LockLost, LockNotAcquired, RedisManager, RedisManagerValueError
 
 pytestmark = pytest.mark.redis
 
@@ -98,3 +98,44 @@ def test_retry_after_in_seconds(manager: RedisManager) -> None:
     manager.rate_limit("k", 1, 10)
     limited = manager.rate_limit("k", 1, 10)
     assert not limited.allowed and 9 < limited.retry_after <= 10
+
+
+def test_token_bucket_and_fixed_window_share_the_node_scripts(manager: RedisManager, prefix: str) -> None:
+    raw = manager.client("rate_limit")
+    bucket = [manager.rate_limit("tb", algorithm="token_bucket", burst=3, refill_per_second=0.001) for _ in range(4)]
+    assert [r.allowed for r in bucket] == [True, True, True, False]
+    assert [r.remaining for r in bucket] == [2, 1, 0, 0] and bucket[3].algorithm == "token_bucket"
+    assert 999_000 < bucket[3].retry_after_ms <= 1_000_000 and bucket[0].window_ms == 3_000_000
+    assert raw.type(f"{prefix}ratelimit:tb") == "hash"
+    fixed = [manager.rate_limit("fw", 2, 86400, algorithm="fixed_window") for _ in range(3)]
+    assert [r.allowed for r in fixed] == [True, True, False]
+    assert fixed[2].reset_at_ms % 86_400_000 == 0 and fixed[2].reset_at.endswith("T00:00:00.000Z")
+    assert manager.rate_limit("fw", 2, 86400, consume=False, algorithm="fixed_window").used == 2
+    assert manager.reset_rate_limit("fw") and manager.rate_limit("fw", 2, 86400, algorithm="fixed_window").used == 1
+    with pytest.raises(RedisManagerValueError):
+        manager.rate_limit("tb", algorithm="token_bucket", burst=3)
+    with pytest.raises(RedisManagerValueError):
+        manager.rate_limit("x", algorithm="leaky_bucket")
+
+
+def test_waiting_for_a_rate_limit(manager: RedisManager, prefix: str) -> None:
+    raw = manager.client("rate_limit")
+    key = f"{prefix}ratelimit:w"
+    waiters = key + ":waiters:{" + key + "}"
+    assert manager.wait_for_rate_limit("w", 1, 60, max_wait_seconds=0).allowed
+    # Still limited when the wait runs out; the ticket is gone, the refused request not counted.
+    gave_up = manager.wait_for_rate_limit("w", 1, 60, max_wait_seconds=0.05)
+    assert not gave_up.allowed and gave_up.waited >= 0.05 and gave_up.retry_after_ms > 0
+    assert raw.exists(waiters) == 0 and raw.zcard(key) == 1
+    # A token every 20 ms: the second caller waits for the refill and gets through.
+    assert manager.wait_for_rate_limit("fast", max_wait_seconds=5, algorithm="token_bucket", burst=1, refill_per_second=50).allowed
+    admitted = manager.wait_for_rate_limit("fast", max_wait_seconds=5, algorithm="token_bucket", burst=1, refill_per_second=50)
+    assert admitted.allowed and admitted.waited > 0
+
+
+def test_waiter_keys_match_the_node() -> None:
+    from redis_manager.rate_limit import waiter_keys
+    # The same names as platform/rate-limit.ts rateLimitWaiterKeys (test/nodes/rate-limit-wait.test.ts).
+    assert waiter_keys("ratelimit:api_x") == ("ratelimit:api_x:waiters:{ratelimit:api_x}", "ratelimit:api_x:leases:{ratelimit:api_x}")
+    assert waiter_keys("ratelimit:{acct}:api") == ("ratelimit:{acct}:api:waiters", "ratelimit:{acct}:api:leases")
+    assert waiter_keys("ratelimit:a}b")[0] == "ratelimit:a}b:waiters" and waiter_keys("ratelimit:a{b")[1] == "ratelimit:a{b:leases"

@@ -126,12 +126,17 @@ const SCENARIOS: Record<string, Scenario> = {
 	'rateLimit/check': async (run) => {
 		// Three requests against a limit of two: allowed, allowed, limited.
 		await run('rateLimit', 'check', { limitKey: s('rl'), maxRequests: 2, windowSeconds: 60 }, [{}, {}, {}]);
+		// Waiting adds how long the item waited; a token bucket adds its refill rate.
+		await run('rateLimit', 'check', { limitKey: s('rl'), maxRequests: 1, windowSeconds: 60, whenLimited: 'wait', maxWaitSeconds: 0 }, [{}, {}]);
+		await run('rateLimit', 'check', { limitKey: s('rl'), algorithm: 'tokenBucket', burst: 2, refillPerSecond: 1 });
 	},
 	'rateLimit/status': async (run) => {
 		const limitKey = s('rl');
 		await run('rateLimit', 'status', { limitKey, maxRequests: 2, windowSeconds: 60 });
 		await run('rateLimit', 'check', { limitKey, maxRequests: 2, windowSeconds: 60 }, [{}, {}]);
 		await run('rateLimit', 'status', { limitKey, maxRequests: 2, windowSeconds: 60 });
+		await run('rateLimit', 'status', { limitKey: s('rl'), algorithm: 'tokenBucket', burst: 2, refillPerSecond: 1 });
+		await run('rateLimit', 'status', { limitKey: s('rl'), algorithm: 'fixedWindow', maxRequests: 2, windowSeconds: 60 });
 	},
 	'rateLimit/reset': async (run) => {
 		const limitKey = s('rl');

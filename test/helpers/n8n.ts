@@ -57,6 +57,8 @@ export interface RunNodeOptions {
 	credentialId?: string;
 	continueOnFail?: boolean;
 	nodeType?: string;
+	/** Gets the run's cancel (what n8n's Stop button calls) as soon as the run starts. */
+	onStart?: (cancel: () => void) => void;
 }
 
 export interface RunNodeResult {
@@ -111,7 +113,11 @@ export async function runNode(options: RunNodeOptions): Promise<RunNodeResult> {
 	});
 	const runExecutionData = startingAt(workflow.getNode('Items')!);
 	const execute = new WorkflowExecute(additionalData(credentialsHelper, hooks, 'test-execution'), 'manual', runExecutionData);
-	await execute.processRunExecutionData(workflow);
+	const running = execute.processRunExecutionData(workflow);
+	options.onStart?.(() => running.cancel());
+	await running.catch((error: unknown) => {
+		if (!running.isCanceled) throw error;
+	});
 	const run = await finished;
 	const taskData = run.data.resultData.runData.Target?.[0];
 	const items = (taskData?.data?.main ?? []).map((out) => out ?? []);

@@ -57,6 +57,12 @@ export function uniquePrefix(label = 't'): string {
 	return `${label}${randomBytes(4).toString('hex')}:`;
 }
 
+/** The Redis server's clock in epoch ms, what the scripts decide by: state is planted relative to it. */
+export async function serverNowMs(client: Redis): Promise<number> {
+	const [seconds, micros] = await client.time();
+	return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
 /** Deletes every key matching a pattern in one DB, with SCAN + UNLINK. */
 export async function deleteKeys(client: Redis, pattern: string): Promise<number> {
 	let cursor = '0';

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, serverNowMs, testCredentials, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
 import { checkRateLimit, resetRateLimit } from '../../platform/rate-limit';
 
@@ -15,11 +15,6 @@ afterAll(async () => {
 /** Separate connections, as separate workers would have. */
 function clients(count: number): Redis[] {
 	return Array.from({ length: count }, () => rawClient(RATE_DB));
-}
-
-async function serverNowMs(raw: Redis): Promise<number> {
-	const [seconds, micros] = await raw.time();
-	return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 const check = (key: string, extra: Record<string, unknown> = {}) => ({

@@ -177,6 +177,13 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		expect(result.outputs[0].map((o) => o.allowed)).toEqual(items.map((_, i) => i < 18));
 		expect(result.outputs[0].map((o) => o.key)).toEqual(items.map((i) => i.key));
 		for (const k of limitKeys) expect(await t.raw.zcard(keys.rateLimit(k))).toBe(3);
+		// Waiting: each key's waiter queue shares its slot, so the scripts run on the key's node.
+		const waited = await t.run(
+			{ resource: 'rateLimit', operation: 'check', limitKey: '={{ $json.key + ":tb" }}', algorithm: 'tokenBucket', burst: 1, refillPerSecond: 50, whenLimited: 'wait', maxWaitSeconds: 30 },
+			[...limitKeys, ...limitKeys].map((key) => ({ key })),
+		);
+		expect(waited.outputs[0].map((o) => o.allowed)).toEqual(limitKeys.concat(limitKeys).map(() => true));
+		expect(waited.outputs[0].slice(6).every((o) => (o.waitedMs as number) > 0)).toBe(true);
 	},
 	'rateLimit.status': async (t) => {
 		const limitKeys = t.ids(BATCH, 'api');

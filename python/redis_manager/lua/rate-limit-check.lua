@@ -1,19 +1,26 @@
 -- Exact sliding-window rate limit: one sorted set per limited key, one member per
 -- request that was let through, scored by the server's clock in milliseconds.
 -- A request made at time s counts against every check made before s + window.
+-- Waiters (includes/waiters.lua) are served in arrival order before any newcomer.
 --
--- KEYS: limit
-local K_limit = KEYS[1]
--- K_limit  the limit's key (ratelimit:{key})
+-- KEYS: limit waiters leases
+local K_limit, K_waiters, K_leases = KEYS[1], KEYS[2], KEYS[3]
+-- K_limit    the limit's key (ratelimit:{key})
+-- K_waiters  its waiters' tickets by arrival, K_leases the same by lease end
 -- ARGV[1]  max requests per window (whole number > 0)
 -- ARGV[2]  window length in milliseconds (whole number > 0)
 -- ARGV[3]  "1" to consume one request when allowed, "0" to only look
 -- ARGV[4]  a random nonce from the caller: makes the member unique even when two
 --          requests land in the same microsecond
+-- ARGV[5]  optional: the waiter's ticket (joins the queue when refused); '' or absent for none
+-- ARGV[6]  optional: ms a refused waiter's lease lasts past its retry time
 --
--- Returns { allowed (1|0), requests now in the window, retryAfterMs, resetAtMs, nowMs }
---   retryAfterMs  0 when allowed, else ms until the oldest blocking request leaves
+-- Returns { allowed (1|0), requests now in the window, retryAfterMs, resetAtMs, nowMs,
+--           remaining, waiters queued }
+--   retryAfterMs  0 when allowed, else ms until this check could be allowed, assuming the
+--                 waiters ahead take their slots as soon as they free
 --   resetAtMs     epoch ms when the window is empty again (nowMs when it already is)
+--   remaining     free requests in the window not owed to a queued waiter
 -- >>> includes/server-time.lua
 -- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
 -- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
@@ -27,18 +34,87 @@ local function serverTimeMs()
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
 end
 -- <<< includes/server-time.lua
+-- >>> includes/waiters.lua
+-- The ticket queue of a limit's waiters (Rate Limit > Check, Wait Until Allowed), shared by
+-- every algorithm. K_waiters holds the tickets by arrival (score: a sequence number), K_leases
+-- the same tickets by lease end (server ms). A waiter renews its lease on every check; one that
+-- crashed stops renewing, so its ticket is dropped when the lease ends instead of blocking the
+-- queue for good. A check without a ticket (Route to Limited, Status, Python) counts every live
+-- waiter as ahead of it, so polling callers cannot overtake the queue.
+
+-- Drops the tickets whose lease ended; returns how many waiters are left. Nobody waits on
+-- most keys most of the time, and then this costs one ZCARD.
+local function waitersLive(now)
+	local live = redis.call('ZCARD', K_waiters)
+	if live == 0 then
+		return 0
+	end
+	local ended = redis.call('ZRANGEBYSCORE', K_leases, '-inf', now, 'LIMIT', 0, 1000)
+	if #ended == 0 then
+		return live
+	end
+	redis.call('ZREM', K_waiters, unpack(ended))
+	redis.call('ZREM', K_leases, unpack(ended))
+	return redis.call('ZCARD', K_waiters)
+end
+
+-- How many waiters are ahead of this check. A ticket not in the queue (a first check, or a
+-- waiter whose lease ended while it was late) joins at the tail.
+local function waitersAhead(ticket, live)
+	if ticket == '' then
+		return live
+	end
+	local rank = redis.call('ZRANK', K_waiters, ticket)
+	if rank then
+		return rank
+	end
+	local last = redis.call('ZRANGE', K_waiters, -1, -1, 'WITHSCORES')
+	local seq = 1
+	if #last > 0 then
+		seq = tonumber(last[2]) + 1
+	end
+	redis.call('ZADD', K_waiters, seq, ticket)
+	return live
+end
+
+-- An admitted ticket leaves the queue; a refused one keeps its place, leased for its sleep
+-- (retry) plus the grace. The queue's keys expire with their last lease. Returns how many
+-- waiters are queued now (`live` for a check without a ticket, which changed nothing).
+local function waitersSettle(ticket, admitted, now, retry, grace, live)
+	if ticket == '' then
+		return live
+	end
+	if admitted then
+		redis.call('ZREM', K_waiters, ticket)
+		redis.call('ZREM', K_leases, ticket)
+	else
+		redis.call('ZADD', K_leases, now + retry + grace, ticket)
+	end
+	local newest = redis.call('ZRANGE', K_leases, -1, -1, 'WITHSCORES')
+	if #newest > 0 then
+		local ttl = tonumber(newest[2]) - now
+		redis.call('PEXPIRE', K_waiters, ttl)
+		redis.call('PEXPIRE', K_leases, ttl)
+	end
+	return redis.call('ZCARD', K_waiters)
+end
+-- <<< includes/waiters.lua
 local key = K_limit
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local consume = ARGV[3] == '1'
+local ticket = ARGV[5] or ''
+local grace = tonumber(ARGV[6] or '0')
 
 local now, time = serverTimeMs()
 
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
+local live = waitersLive(now)
+local ahead = waitersAhead(ticket, live)
 
 local allowed = 0
-if count < max then
+if ahead < max - count then
 	allowed = 1
 	if consume then
 		redis.call('ZADD', key, now, time[1] .. '.' .. time[2] .. ':' .. ARGV[4])
@@ -50,9 +126,16 @@ end
 
 local retry = 0
 if allowed == 0 then
-	-- With count >= max, a slot frees when the request at index (count - max) leaves.
-	local blocking = redis.call('ZRANGE', key, count - max, count - max, 'WITHSCORES')
-	retry = tonumber(blocking[2]) + window - now
+	-- Slots free as the newest max requests leave the window, oldest first; the waiters ahead
+	-- take them in turn, and each slot serves again one window after it was taken.
+	local turns = math.floor(ahead / max)
+	local at = ahead % max + count - max
+	local frees = now
+	if at >= 0 then
+		local blocking = redis.call('ZRANGE', key, at, at, 'WITHSCORES')
+		frees = tonumber(blocking[2]) + window
+	end
+	retry = frees + turns * window - now
 end
 
 local reset = now
@@ -61,4 +144,5 @@ if count > 0 then
 	reset = tonumber(newest[2]) + window
 end
 
-return { allowed, count, retry, reset, now }
+local queued = waitersSettle(ticket, allowed == 1 and consume, now, retry, grace, live)
+return { allowed, count, retry, reset, now, math.max(0, max - count - queued), queued }

@@ -5,7 +5,7 @@ import { rateLimitProperties } from './description';
 export const rateLimitResource: ResourceDefinition = {
 	value: 'rateLimit',
 	name: 'Rate Limit',
-	description: 'Exact sliding-window limits for API calls and other actions (DB of the "rate limit" role)',
+	description: 'Sliding-window, token-bucket or fixed-window limits for API calls, that can wait for a slot (DB of the "rate limit" role)',
 	properties: rateLimitProperties,
 	operations: rateLimitOperations,
 };
