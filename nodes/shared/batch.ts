@@ -68,23 +68,23 @@ export async function runPipelined(
 	if (planned.length > 0) {
 		// Chunked pipelines (one pipeline per node and chunk in Cluster mode), replies mapped back to items.
 		const replies = await execChunked(env.client(op.role), planned.map(({ plan }) => plan));
-		planned.forEach(({ index, plan }, n) => outcomes.push(readItem(ctx, op, env, index, plan, replies[n])));
+		outcomes.push(...(await Promise.all(planned.map(({ index, plan }, n) => readItem(ctx, op, env, index, plan, replies[n])))));
 	}
 	return collect(ctx, outcomes, outputs, op.errorOutput);
 }
 
-function readItem(
+async function readItem(
 	ctx: IExecuteFunctions,
 	op: PipelinedOperation,
 	env: OperationEnv,
 	index: number,
 	plan: PipelinedItem,
 	mine: PipelineReply[],
-): Outcome {
+): Promise<Outcome> {
 	const failed = mine.find(([err]) => err);
 	if (failed) return { index, error: redisFailure(ctx.getNode(), failed[0], index, env.secrets, op.action) };
 	try {
-		return { index, result: plan.read(mine.map(([, value]) => value)) };
+		return { index, result: await plan.read(mine.map(([, value]) => value)) };
 	} catch (error) {
 		return { index, error: redisFailure(ctx.getNode(), error, index, env.secrets, op.action) };
 	}

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { DbRole, RedisConnectionConfig } from '../../platform/config';
 import type { KeySchema } from '../../platform/keys';
 import type { ChainableCommander } from '../../platform/redis-driver';
+import type { ResultWaiter } from '../../platform/result-wait';
 import type { RedisLike } from '../../platform/scripts';
 import type { ItemParams } from './params';
 
@@ -15,6 +16,11 @@ export interface OperationEnv {
 	/** A dedicated client (blocking commands); the caller must release it. */
 	dedicated(role: DbRole): RedisLike;
 	release(client: RedisLike): Promise<void>;
+	/**
+	 * The execution's one waiter for published results (reads on the role's shared client, one
+	 * dedicated SUBSCRIBE connection for all items); closed when the node's run ends.
+	 */
+	resultWaiter(role: DbRole): ResultWaiter;
 	secrets: Array<string | undefined>;
 }
 
@@ -36,8 +42,11 @@ export interface PipelinedItem {
 	 * Defaults to the first key of the first command that send() queues.
 	 */
 	slotKey?: string;
-	/** `replies` are this item's replies in order; errors are thrown before read() is called. */
-	read(replies: unknown[]): ItemResult | null;
+	/**
+	 * `replies` are this item's replies in order; errors are thrown before read() is called. A
+	 * promise waits (for a result); the items' reads run side by side.
+	 */
+	read(replies: unknown[]): ItemResult | null | Promise<ItemResult | null>;
 }
 
 export interface PipelinedOperation {
