@@ -4,7 +4,7 @@
  * with the machine, the date and the commit. `--smoke` runs tiny sizes in well under 30 s,
  * writes its report to the temp directory and exits non-zero when anything breaks (CI runs it).
  *
- * Options: --smoke, --out <file>, --only batch,ratelimit,queue,trigger,resources,
+ * Options: --smoke, --out <file>, --only batch,ratelimit,queue,results,trigger,resources,
  * --profile <dir> (a .cpuprofile per suite, for Chrome DevTools or speedscope; `node --cpu-prof
  * --import tsx bench/index.ts` profiles the whole run instead).
  */
@@ -23,6 +23,7 @@ import { fmtMb, fmtMs, fmtPct, fmtRate, fmtRatio, ratio } from './lib/stats';
 import { batchSection, runBatchSuite, type BatchRow } from './suites/batch';
 import { queueSection, runQueueSuite, type QueueFigures } from './suites/queue';
 import { rateLimitSection, runRateLimitSuite } from './suites/rate-limit';
+import { resultSection, runResultSuite } from './suites/results';
 import { resourceSection, runResourceSuite, type ResourceFigures } from './suites/resources';
 import { runTriggerSuite, triggerSection, type LatencyResult } from './suites/trigger';
 
@@ -59,6 +60,7 @@ function plan(smoke: boolean) {
 				},
 				triggerMessages: 200,
 				queue: { jobs: 200, repeats: 1, workers: [1, 4] },
+				results: { jobs: 50, round: 25 },
 				rateLimit: { checks: 500, keys: 100, repeats: 1 },
 				resources: { executions: 300, baselineExecutions: 30 },
 			}
@@ -73,6 +75,7 @@ function plan(smoke: boolean) {
 				},
 				triggerMessages: 10_000,
 				queue: { jobs: 10_000, repeats: 3, workers: [1, 4] },
+				results: { jobs: 2000, round: 100 },
 				rateLimit: { checks: 50_000, keys: 10_000, repeats: 3 },
 				resources: { executions: 10_000, baselineExecutions: 1_000 },
 			};
@@ -321,6 +324,13 @@ async function main(): Promise<number> {
 			await runSuite('queue throughput vs BullMQ', outcome, async () => {
 				outcome.queue = await runQueueSuite(server, { ...p.queue, log });
 				outcome.sections.push(queueSection(outcome.queue, p.queue.jobs));
+			});
+		}
+		if (want('results')) {
+			await runSuite('request and reply vs BullMQ waitUntilFinished', outcome, async () => {
+				const figures = await runResultSuite(server, { ...p.results, log });
+				for (const f of figures) log(`  ${f.system}: enqueue to result p50 ${fmtMs(f.p50)}, p99 ${fmtMs(f.p99)}, max ${fmtMs(f.max)}`);
+				outcome.sections.push(resultSection(figures));
 			});
 		}
 		if (want('ratelimit')) {
