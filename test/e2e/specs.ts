@@ -6,6 +6,7 @@ import { sleep } from '../../scripts/lib/process';
 import { expect, expectEqual } from './lib/report';
 import { nodeItems, ranNodes } from './lib/execution';
 import { noFailedExecutions, waitFor, type SpecContext } from './lib/context';
+import { celeryDraftAgent, researchFanOut } from './result-specs';
 
 export interface ExecuteSpec {
 	kind: 'execute';
@@ -274,5 +275,7 @@ export const SPECS: TemplateSpec[] = [
 	queueWorker,
 	agentMemory,
 	healthCheck,
+	researchFanOut,
+	celeryDraftAgent,
 ];
 export { waitFor };
