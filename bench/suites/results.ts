@@ -38,6 +38,22 @@ interface Side {
 	close(): Promise<void>;
 }
 
+/** A side whose `roundTrip` is timed `n` times in a row per run. */
+function side(roundTrip: () => Promise<void>, close: () => Promise<void>): Side {
+	const samples: number[] = [];
+	return {
+		samples,
+		async run(n: number) {
+			for (let i = 0; i < n; i++) {
+				const t = nowMs();
+				await roundTrip();
+				samples.push(nowMs() - t);
+			}
+		},
+		close,
+	};
+}
+
 async function oursSide(server: BenchServer, log: (line: string) => void): Promise<Side> {
 	const keys = new KeySchema('').queue(`bench_rr_${randomBytes(4).toString('hex')}`);
 	const client = server.raw(QUEUE_DB);
@@ -46,19 +62,13 @@ async function oursSide(server: BenchServer, log: (line: string) => void): Promi
 	const worker = new QueueWorker(queue, blocking, async (job) => ({ result: job.payload }), { onError: (e) => log(`  ours: ${e.message}`) });
 	const waiter = new ResultWaiter({ reader: client, openSubscriber: () => server.raw(QUEUE_DB), release: async (c) => void (await c.quit()) });
 	worker.start();
-	const samples: number[] = [];
-	return {
-		samples,
-		async run(n: number) {
-			for (let i = 0; i < n; i++) {
-				const t = nowMs();
-				const [{ id }] = await queue.enqueue([{ payload: PAYLOAD }]);
-				const { result } = await waitForJobResult(waiter, keys, id, 10_000);
-				if (result.status !== 'completed') throw new Error(`our job ${id} ended ${result.status}`);
-				samples.push(nowMs() - t);
-			}
+	return side(
+		async () => {
+			const [{ id }] = await queue.enqueue([{ payload: PAYLOAD }]);
+			const { result } = await waitForJobResult(waiter, keys, id, 10_000);
+			if (result.status !== 'completed') throw new Error(`our job ${id} ended ${result.status}`);
 		},
-		async close() {
+		async () => {
 			await worker.stop();
 			await waiter.close();
 			await blocking.quit().catch(() => undefined);
@@ -66,7 +76,7 @@ async function oursSide(server: BenchServer, log: (line: string) => void): Promi
 			if (left.length > 0) await client.unlink(...left);
 			await client.quit();
 		},
-	};
+	);
 }
 
 async function bullSide(server: BenchServer): Promise<Side> {
@@ -76,24 +86,18 @@ async function bullSide(server: BenchServer): Promise<Side> {
 	const events = new QueueEvents(name, { connection });
 	const worker = new Worker(name, async (job) => job.data as unknown, { connection, concurrency: 1 });
 	await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
-	const samples: number[] = [];
-	return {
-		samples,
-		async run(n: number) {
-			for (let i = 0; i < n; i++) {
-				const t = nowMs();
-				const job = await queue.add('job', PAYLOAD);
-				await job.waitUntilFinished(events, 10_000);
-				samples.push(nowMs() - t);
-			}
+	return side(
+		async () => {
+			const job = await queue.add('job', PAYLOAD);
+			await job.waitUntilFinished(events, 10_000);
 		},
-		async close() {
+		async () => {
 			await worker.close();
 			await events.close();
 			await queue.obliterate({ force: true }).catch(() => undefined);
 			await queue.close();
 		},
-	};
+	);
 }
 
 /** `jobs` round trips per system, in rounds of `round` alternating between the two. */
