@@ -115,6 +115,10 @@ class KeySchema:
     def lock(self, name: str) -> str:
         return self._key("lock", name)
 
+    def celery_result(self, task_id: str) -> str:
+        """Celery's Redis result backend key of a task (platform/keys.ts celeryResult)."""
+        return self.prefix + "celery-task-meta-" + task_id
+
     def queue(self, name: str) -> QueueKeys:
         waiting = self._key("queue", name)
         problem = queue_name_problem(waiting)
