@@ -114,6 +114,10 @@ const queueWorker: TriggerSpec = {
 			30_000,
 		);
 		expectEqual(await db3.llen(QUEUE.dead), 0, 'dead-lettered jobs');
+		// Each job's result is the first item of the execution's last node, from the run n8n handed back.
+		const record = JSON.parse((await db3.get('{queue:content_generation}:result:brief-101-blog')) ?? '{}') as Record<string, unknown>;
+		expectEqual(record.status, 'completed', 'result record of brief-101-blog');
+		expectEqual((record.result as Record<string, unknown> | null)?.key, 'content:draft-101-blog', "the result: Cache Draft's output");
 		const executions = await waitFor(
 			'three successful worker executions',
 			async () => {
@@ -122,7 +126,7 @@ const queueWorker: TriggerSpec = {
 			},
 			30_000,
 		);
-		return `${executions.length} executions (${executions.map((e) => e.status).join(',')}); 3 drafts in DB 1; queue empty, 0 in flight, 0 dead`;
+		return `${executions.length} executions (${executions.map((e) => e.status).join(',')}); 3 drafts in DB 1; queue empty, 0 in flight, 0 dead; results stored`;
 	},
 };
 
