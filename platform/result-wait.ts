@@ -55,7 +55,8 @@ export class ResultWaiter {
 
 	/**
 	 * Resolves with the key's value once `isFinal` accepts it, or with the last value seen when
-	 * `timeoutMs` runs out. Waits asked for in the same tick share one SUBSCRIBE and one read.
+	 * `timeoutMs` runs out. Waits asked for in the same turn of the event loop share one SUBSCRIBE
+	 * and one read.
 	 */
 	wait(key: string, timeoutMs: number, isFinal: (value: string) => boolean): Promise<WaitOutcome> {
 		if (this.closed) return Promise.reject(new Error('The result waiter is closed'));
@@ -66,7 +67,8 @@ export class ResultWaiter {
 			if (!set) this.pending.set(key, (set = new Set()));
 			set.add(entry);
 			this.batch.push(entry);
-			if (this.batch.length === 1) queueMicrotask(() => void this.flush());
+			// The items of one run ask within a few microtasks of each other: one turn of the event loop gathers them all.
+			if (this.batch.length === 1) setImmediate(() => void this.flush());
 		});
 	}
 
