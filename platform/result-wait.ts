@@ -48,11 +48,6 @@ export class ResultWaiter {
 
 	constructor(private readonly options: ResultWaiterOptions) {}
 
-	/** Number of keys still waited on (for tests). */
-	get waiting(): number {
-		return this.pending.size;
-	}
-
 	/**
 	 * Resolves with the key's value once `isFinal` accepts it, or with the last value seen when
 	 * `timeoutMs` runs out. Waits asked for in the same turn of the event loop share one SUBSCRIBE

@@ -10,6 +10,8 @@ import { closeRawClients, rawClient, testConfig, testCredentials, uniquePrefix }
 import { sharedPool } from '../../platform/connection-pool';
 import { jobResultKey, KeySchema } from '../../platform/keys';
 import { JobQueue, QUEUE_DEFAULTS } from '../../platform/queue';
+import type { Redis } from '../../platform/redis-driver';
+import { ResultWaiter } from '../../platform/result-wait';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -172,6 +174,26 @@ describe('job results', () => {
 			expect(worker.errors).toEqual([]);
 		} finally {
 			await worker.close();
+		}
+	});
+
+	it('a waiter whose subscriber connection dropped reads the keys again after the reconnect', async () => {
+		const key = `${uniquePrefix('rw')}result`;
+		let subscriber: Redis | undefined;
+		const waiter = new ResultWaiter({
+			reader: sharedPool.client(testConfig(), 'queue'),
+			openSubscriber: () => (subscriber = sharedPool.dedicated(testConfig(), 'queue', 'subscriber') as Redis),
+			release: (c) => sharedPool.release(c),
+		});
+		try {
+			const waiting = waiter.wait(key, 30_000, () => true);
+			await subscribed(key);
+			// The socket dies; the record is stored without a message (as if it was published meanwhile).
+			subscriber!.stream.destroy();
+			await rawClient(3).set(key, '{"status":"completed","result":1}', 'EX', 60);
+			expect(await waiting).toEqual({ value: '{"status":"completed","result":1}', timedOut: false });
+		} finally {
+			await waiter.close();
 		}
 	});
 
