@@ -4,7 +4,7 @@
  * with the machine, the date and the commit. `--smoke` runs tiny sizes in well under 30 s,
  * writes its report to the temp directory and exits non-zero when anything breaks (CI runs it).
  *
- * Options: --smoke, --out <file>, --only batch,ratelimit,queue,trigger,resources,
+ * Options: --smoke, --out <file>, --only batch,ratelimit,queue,results,trigger,resources,
  * --profile <dir> (a .cpuprofile per suite, for Chrome DevTools or speedscope; `node --cpu-prof
  * --import tsx bench/index.ts` profiles the whole run instead).
  */
@@ -24,6 +24,7 @@ import { batchSection, runBatchSuite, type BatchRow } from './suites/batch';
 import { queueSection, runQueueSuite, type QueueFigures } from './suites/queue';
 import { rateLimitSection, runRateLimitSuite } from './suites/rate-limit';
 import { rateLimitWaitSection, runRateLimitWaitSuite } from './suites/rate-limit-wait';
+import { resultSection, runResultSuite } from './suites/results';
 import { resourceSection, runResourceSuite, type ResourceFigures } from './suites/resources';
 import { runTriggerSuite, triggerSection, type LatencyResult } from './suites/trigger';
 
@@ -60,6 +61,7 @@ function plan(smoke: boolean) {
 				},
 				triggerMessages: 200,
 				queue: { jobs: 200, repeats: 1, workers: [1, 4] },
+				results: { jobs: 50, round: 25 },
 				rateLimit: { checks: 500, keys: 100, repeats: 1 },
 				rateLimitWait: { waiters: 20, memorySizes: [100, 1000] },
 				resources: { executions: 300, baselineExecutions: 30 },
@@ -75,6 +77,7 @@ function plan(smoke: boolean) {
 				},
 				triggerMessages: 10_000,
 				queue: { jobs: 10_000, repeats: 3, workers: [1, 4] },
+				results: { jobs: 2000, round: 100 },
 				rateLimit: { checks: 50_000, keys: 10_000, repeats: 3 },
 				rateLimitWait: { waiters: 100, memorySizes: [100, 10_000, 100_000] },
 				resources: { executions: 10_000, baselineExecutions: 1_000 },
@@ -324,6 +327,13 @@ async function main(): Promise<number> {
 			await runSuite('queue throughput vs BullMQ', outcome, async () => {
 				outcome.queue = await runQueueSuite(server, { ...p.queue, log });
 				outcome.sections.push(queueSection(outcome.queue, p.queue.jobs));
+			});
+		}
+		if (want('results')) {
+			await runSuite('request and reply vs BullMQ waitUntilFinished', outcome, async () => {
+				const figures = await runResultSuite(server, { ...p.results, log });
+				for (const f of figures) log(`  ${f.system}: enqueue to result p50 ${fmtMs(f.p50)}, p99 ${fmtMs(f.p99)}, max ${fmtMs(f.max)}`);
+				outcome.sections.push(resultSection(figures));
 			});
 		}
 		if (want('ratelimit')) {

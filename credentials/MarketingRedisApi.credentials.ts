@@ -138,6 +138,10 @@ export class MarketingRedisApi implements ICredentialType {
 		dbField('Rate Limit DB', 'rateLimitDb', 4, 'DB for ratelimit: counters'),
 		dbField('Default DB (Locks, Leaderboards)', 'defaultDb', 0, 'DB for lock: keys and leaderboards'),
 		{
+			...dbField('Celery Result DB', 'celeryResultDb', -1, "DB of Celery's Redis result backend (celery-task-meta-* keys); -1 means the Job Queue DB"),
+			typeOptions: { minValue: -1, numberPrecision: 0 },
+		},
+		{
 			displayName: 'Key Prefix',
 			name: 'keyPrefix',
 			type: 'string',

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /** The platform's Redis roles. Each maps to a DB number in standalone/sentinel mode. */
-export type DbRole = 'session' | 'content' | 'cache' | 'queue' | 'rateLimit' | 'default';
+export type DbRole = 'session' | 'content' | 'cache' | 'queue' | 'rateLimit' | 'default' | 'celeryResult';
 
-export const DB_ROLES: readonly DbRole[] = ['session', 'content', 'cache', 'queue', 'rateLimit', 'default'];
+export const DB_ROLES: readonly DbRole[] = ['session', 'content', 'cache', 'queue', 'rateLimit', 'default', 'celeryResult'];
 
 export const DEFAULT_DBS: Readonly<Record<DbRole, number>> = {
 	session: 0,
@@ -12,6 +12,8 @@ export const DEFAULT_DBS: Readonly<Record<DbRole, number>> = {
 	queue: 3,
 	rateLimit: 4,
 	default: 0,
+	// Celery's Redis result backend: the queue DB, what `redis://.../3` as broker and backend gives.
+	celeryResult: 3,
 };
 
 export type ConnectionMode = 'standalone' | 'sentinel' | 'cluster';

@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
  * | cache      | search:{sha256(normalised query)}     | JSON string, TTL            |
  * | cache      | api:{namespace}:{key}                 | JSON string, TTL            |
  * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes               |
+ * | queue      | {queue:{name}}:result:{job id}        | JSON result record, TTL     |
+ * | queue      | celery-task-meta-{task id}            | Celery's result (its DB)    |
  * | rateLimit  | ratelimit:{key}                       | sorted set (sliding window) |
  * | default    | lock:{name}                           | <deadline>:<token>, no TTL  |
  * | default    | {leaderboard}                         | sorted set                  |
@@ -88,6 +90,11 @@ export class KeySchema {
 		};
 	}
 
+	/** Celery's Redis result backend key for a task (also the channel it publishes the result on). */
+	celeryResult(taskId: string): string {
+		return this.prefix + 'celery-task-meta-' + taskId;
+	}
+
 	/** Stream that mirrors a pub/sub channel in durable ("at least once") mode. */
 	updatesStream(channel: string): string {
 		return this.key('stream', channel);
@@ -115,6 +122,14 @@ export interface QueueKeys {
 	ids: string;
 	/** Counter that orders prioritised jobs of equal priority first-in, first-out. */
 	seq: string;
+}
+
+/**
+ * A job's result record (and the channel it is published on). It shares the queue's hash tag;
+ * platform/scripts/includes/result.lua builds the same name.
+ */
+export function jobResultKey(keys: QueueKeys, id: string): string {
+	return `{${keys.waiting}}:result:${id}`;
 }
 
 /**

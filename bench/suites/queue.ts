@@ -148,7 +148,7 @@ function medianFigures(list: QueueFigures[]): QueueFigures {
  * redis.conf uses volatile-lru on purpose (only keys with a TTL are evicted; neither queue sets
  * TTLs), so the warning is noted once in the report instead of flooding the console.
  */
-function quietBullWarnings(): () => void {
+export function quietBullWarnings(): () => void {
 	const original = console.warn;
 	console.warn = (...args: unknown[]) => {
 		if (typeof args[0] === 'string' && args[0].startsWith('IMPORTANT! Eviction policy')) return;

@@ -67,6 +67,11 @@ export class MarketingRedis implements INodeType {
 		} catch (error) {
 			throw new NodeOperationError(this.getNode(), `The Marketing Redis credential is invalid: ${(error as Error).message}`);
 		}
-		return op.kind === 'pipelined' ? runPipelined(this, op, env, outputs) : runSequential(this, op, env, outputs);
+		try {
+			return op.kind === 'pipelined' ? await runPipelined(this, op, env, outputs) : await runSequential(this, op, env, outputs);
+		} finally {
+			// A waiting operation's SUBSCRIBE connection lives exactly as long as this run.
+			await env.finish();
+		}
 	}
 }

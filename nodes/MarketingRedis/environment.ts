@@ -1,21 +1,41 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
 import { sharedPool } from '../../platform/connection-pool';
+import type { DbRole } from '../../platform/config';
 import { KeySchema } from '../../platform/keys';
+import { ResultWaiter } from '../../platform/result-wait';
 import { configFromCredentials, CREDENTIAL_TYPE, secretsOf } from '../shared/credentials';
 import type { OperationEnv } from '../shared/operation';
 
-/** Builds the per-execution environment: credential -> config, key schema, pooled clients. */
-export async function operationEnv(ctx: IExecuteFunctions): Promise<OperationEnv> {
+/** Builds the per-execution environment: credential -> config, key schema, pooled clients. `finish` closes what the run opened. */
+export async function operationEnv(ctx: IExecuteFunctions): Promise<OperationEnv & { finish(): Promise<void> }> {
 	const credentials = await ctx.getCredentials(CREDENTIAL_TYPE);
 	const config = configFromCredentials(credentials);
 	const owner = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? undefined;
+	const waiters = new Map<DbRole, ResultWaiter>();
+	const client = (role: DbRole) => sharedPool.client(config, role, owner ?? undefined);
 	return {
 		config,
 		keys: new KeySchema(config.keyPrefix),
-		client: (role) => sharedPool.client(config, role, owner ?? undefined),
+		client,
 		dedicated: (role) => sharedPool.dedicated(config, role, 'blocking'),
 		release: async (client) => sharedPool.release(client),
+		resultWaiter: (role) => {
+			let waiter = waiters.get(role);
+			if (!waiter) {
+				waiter = new ResultWaiter({
+					reader: client(role),
+					openSubscriber: () => sharedPool.dedicated(config, role, 'subscriber'),
+					release: (c) => sharedPool.release(c),
+				});
+				waiters.set(role, waiter);
+			}
+			return waiter;
+		},
+		finish: async () => {
+			await Promise.all([...waiters.values()].map((w) => w.close()));
+			waiters.clear();
+		},
 		secrets: secretsOf(config),
 		signal: ctx.getExecutionCancelSignal?.(),
 	};

@@ -21,6 +21,7 @@ const DB_FIELDS: Record<DbRole, string> = {
 	queue: 'queueDb',
 	rateLimit: 'rateLimitDb',
 	default: 'defaultDb',
+	celeryResult: 'celeryResultDb',
 };
 
 function asNumber(value: unknown, fallback: number): number {
@@ -35,6 +36,8 @@ export function configFromCredentials(data: ICredentialDataDecryptedObject): Red
 	for (const role of Object.keys(DB_FIELDS) as DbRole[]) {
 		dbs[role] = asNumber(data[DB_FIELDS[role]], DEFAULT_DBS[role]);
 	}
+	// Unset (or -1): Celery's results live where its broker list does, in the queue DB.
+	if (data.celeryResultDb === undefined || data.celeryResultDb === '' || Number(data.celeryResultDb) < 0) dbs.celeryResult = dbs.queue;
 	const config = defaultConfig({
 		mode,
 		host: String(data.host ?? 'localhost'),

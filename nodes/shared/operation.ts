@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { DbRole, RedisConnectionConfig } from '../../platform/config';
 import type { KeySchema } from '../../platform/keys';
 import type { ChainableCommander } from '../../platform/redis-driver';
+import type { ResultWaiter } from '../../platform/result-wait';
 import type { RedisLike } from '../../platform/scripts';
 import type { ItemParams } from './params';
 
@@ -15,6 +16,11 @@ export interface OperationEnv {
 	/** A dedicated client (blocking commands); the caller must release it. */
 	dedicated(role: DbRole): RedisLike;
 	release(client: RedisLike): Promise<void>;
+	/**
+	 * The execution's one waiter for published results (reads on the role's shared client, one
+	 * dedicated SUBSCRIBE connection for all items); closed when the node's run ends.
+	 */
+	resultWaiter(role: DbRole): ResultWaiter;
 	secrets: Array<string | undefined>;
 	/** Aborts when the execution is cancelled (n8n versions that offer it), for operations that wait. */
 	signal?: AbortSignal;
@@ -40,7 +46,7 @@ export interface PipelinedItem {
 	slotKey?: string;
 	/**
 	 * `replies` are this item's replies in order; errors are thrown before read() is called. A
-	 * promise (an item that waits, like Rate Limit > Check's Wait Until Allowed) settles while the
+	 * promise (an item that waits: Rate Limit > Check's Wait Until Allowed, a Wait for Result) settles while the
 	 * other items' promises do, so items wait side by side, not one behind another.
 	 */
 	read(replies: unknown[]): ItemResult | null | Promise<ItemResult | null>;

@@ -8,6 +8,7 @@ import {
 	QUEUE_DEFAULTS,
 	QueueInputError,
 	type CompleteOutcome,
+	type CompleteResult,
 	type EnqueueInput,
 	type EnqueueResult,
 	type FailOptions,
@@ -148,9 +149,21 @@ export function parseTake(reply: unknown): { job: Job } | { empty: TakeEmpty } {
 	return take[0] === 'job' ? { job: parseJob(take) } : { empty: parseEmpty(take) };
 }
 
+/** The result arguments of the complete scripts: the record's JSON and its TTL (0 = store none). */
+export function resultArgs(done: CompleteResult = {}): [string, number] {
+	const ttlMs = done.resultTtlMs ?? (done.result === undefined ? 0 : QUEUE_DEFAULTS.resultTtlMs);
+	if (!Number.isInteger(ttlMs) || ttlMs < 0) throw new QueueInputError('resultTtlMs', `must be a whole number of ms, got ${String(ttlMs)}`);
+	return [ttlMs > 0 ? (JSON.stringify(done.result ?? null) ?? 'null') : '', ttlMs];
+}
+
 /** Complete, then take (one call); the take happens whatever the complete's outcome. */
-export function sendCompleteTake<T extends ScriptTarget>(target: T, keys: QueueKeys, done: { id: string; lease: string }, options: TakeOptions = {}): Sent<T, unknown> {
-	return target.queueCompleteTake(...keysFor('queueCompleteTake', keys), done.id, done.lease, ...takeArgs(options)) as Sent<T, unknown>;
+export function sendCompleteTake<T extends ScriptTarget>(
+	target: T,
+	keys: QueueKeys,
+	done: { id: string; lease: string } & CompleteResult,
+	options: TakeOptions = {},
+): Sent<T, unknown> {
+	return target.queueCompleteTake(...keysFor('queueCompleteTake', keys), done.id, done.lease, ...resultArgs(done), ...takeArgs(options)) as Sent<T, unknown>;
 }
 
 export function parseCompleteTake(reply: unknown): { completed: CompleteOutcome; taken: ReturnType<typeof parseTake> } {
@@ -158,8 +171,8 @@ export function parseCompleteTake(reply: unknown): { completed: CompleteOutcome;
 	return { completed: parseComplete(completed), taken: parseTake(take) };
 }
 
-export function sendComplete<T extends ScriptTarget>(target: T, keys: QueueKeys, id: string, lease = ''): Sent<T, unknown> {
-	return target.queueComplete(...keysFor('queueComplete', keys), id, lease) as Sent<T, unknown>;
+export function sendComplete<T extends ScriptTarget>(target: T, keys: QueueKeys, id: string, lease = '', done: CompleteResult = {}): Sent<T, unknown> {
+	return target.queueComplete(...keysFor('queueComplete', keys), id, lease, ...resultArgs(done)) as Sent<T, unknown>;
 }
 
 export function parseComplete(reply: unknown): CompleteOutcome {

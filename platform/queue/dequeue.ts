@@ -2,7 +2,7 @@ import type { QueueKeys } from '../keys';
 import type { PipelineReply } from '../cluster-pipeline';
 import type { RedisLike } from '../scripts';
 import { parseCompleteTake, parseTake, sendCompleteTake, sendTake, type TakeEmpty } from './commands';
-import { QUEUE_DEFAULTS, QueueInputError, type CompleteOutcome, type Job, type TakeOptions } from './types';
+import { QUEUE_DEFAULTS, QueueInputError, type CompleteOutcome, type CompleteResult, type Job, type TakeOptions } from './types';
 
 /**
  * Taking jobs, for everyone: the node's Dequeue operation, the worker behind the queue
@@ -23,8 +23,8 @@ export interface DequeueOptions extends TakeOptions {
 	openBlocking?: () => { client: RedisLike; release(): Promise<void> };
 	/** Ends a wait early; looked at between blocking slices. */
 	shouldStop?: () => boolean;
-	/** Acknowledges this job in the same call that takes the first job (a worker's ack, one round trip per job). */
-	completing?: { id: string; lease: string };
+	/** Acknowledges this job (storing its result, if given) in the same call that takes the first job (a worker's ack, one round trip per job). */
+	completing?: Completing;
 }
 
 export interface Dequeued {
@@ -37,6 +37,8 @@ export interface Dequeued {
 }
 
 type Taken = ReturnType<typeof parseTake>;
+
+type Completing = { id: string; lease: string } & CompleteResult;
 
 /**
  * Takes up to `max` jobs into flight. With `timeoutMs`, an empty queue is waited on: BLMOVE
@@ -80,7 +82,7 @@ async function takeRound(
 	keys: QueueKeys,
 	count: number,
 	options: TakeOptions,
-	completing?: { id: string; lease: string },
+	completing?: Completing,
 ): Promise<{ taken: Taken[]; completed?: CompleteOutcome }> {
 	if (count === 1) {
 		if (!completing) return { taken: [parseTake(await sendTake(client, keys, options))] };

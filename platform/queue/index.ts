@@ -4,5 +4,6 @@
 export * from './types';
 export { JobQueue } from './job-queue';
 export type { DequeueOptions, Dequeued } from './dequeue';
-export { QueueWorker, type HandBack, type JobHandler, type SettledOutcome, type WorkerOptions } from './worker';
+export { QueueWorker, type HandBack, type JobDone, type JobHandler, type SettledOutcome, type WorkerOptions } from './worker';
 export * from './commands';
+export * from './results';

@@ -25,6 +25,7 @@ import { dequeue, type DequeueOptions, type Dequeued } from './dequeue';
 import {
 	QUEUE_DEFAULTS,
 	type CompleteOutcome,
+	type CompleteResult,
 	type DeadJob,
 	type EnqueueInput,
 	type EnqueueResult,
@@ -69,8 +70,9 @@ export class JobQueue {
 		return dequeue(this.client, this.keys, options);
 	}
 
-	async complete(id: string, lease = ''): Promise<CompleteOutcome> {
-		return parseComplete(await sendComplete(this.client, this.keys, id, lease));
+	/** Acknowledges a job; with a result (or a result TTL) its result record is written in the same script. */
+	async complete(id: string, lease = '', done: CompleteResult = {}): Promise<CompleteOutcome> {
+		return parseComplete(await sendComplete(this.client, this.keys, id, lease, done));
 	}
 
 	async fail(id: string, error: string, options: FailOptions = {}): Promise<FailOutcome> {

@@ -20,6 +20,8 @@ export const QUEUE_DEFAULTS = {
 	moveLimit: 500,
 	/** Longest single block of a blocking take, so delayed and prioritised jobs are noticed. */
 	blockSliceMs: 1000,
+	/** How long a result record lives; the same number as RESULT_TTL_MS in platform/scripts/includes/result.lua. */
+	resultTtlMs: 86_400_000,
 };
 
 /** The same number as MAX_PRIORITY in platform/scripts/includes/priority.lua. */
@@ -75,6 +77,14 @@ export interface TakeOptions {
 }
 
 export type CompleteOutcome = 'done' | 'missing' | 'stale';
+
+/** What a completion stores for waiters (see results.ts); without either field nothing is stored. */
+export interface CompleteResult {
+	/** Any JSON value (undefined stores null when a TTL is given). */
+	result?: unknown;
+	/** Lifetime of the record; QUEUE_DEFAULTS.resultTtlMs when only `result` is given. */
+	resultTtlMs?: number;
+}
 
 export interface FailOptions {
 	lease?: string;

@@ -2,7 +2,7 @@ import type { RedisLike } from '../scripts';
 import { sleep } from '../timing';
 import { sendExtend } from './commands';
 import type { JobQueue } from './job-queue';
-import { QUEUE_DEFAULTS, type CompleteOutcome, type FailOutcome, type Job } from './types';
+import { QUEUE_DEFAULTS, type CompleteOutcome, type CompleteResult, type FailOutcome, type Job } from './types';
 
 /**
  * The consuming loop shared by the queue-worker trigger, the crash test and the bench.
@@ -12,11 +12,14 @@ import { QUEUE_DEFAULTS, type CompleteOutcome, type FailOutcome, type Job } from
  * back to the head of its queue untouched and the delivery is not counted as an attempt, so a
  * consumer-side fault can neither dead-letter nor lose it.
  */
-export type JobHandler = (job: Job) => Promise<void | HandBack>;
+export type JobHandler = (job: Job) => Promise<void | HandBack | JobDone>;
 
 export interface HandBack {
 	handBack: string;
 }
+
+/** A handler's result, stored for waiters by the script that completes the job. */
+export type JobDone = CompleteResult & { handBack?: undefined };
 
 /** What became of a job after its handler: acked, failed, or handed back. */
 export type SettledOutcome = CompleteOutcome | FailOutcome | 'released';
@@ -184,9 +187,12 @@ export class QueueWorker {
 		try {
 			let failure: unknown;
 			let failed = false;
-			let handBack: HandBack | void = undefined;
+			let handBack: HandBack | undefined;
+			let done: CompleteResult = {};
 			try {
-				handBack = await this.handler(job);
+				const returned = await this.handler(job);
+				if (returned?.handBack !== undefined) handBack = returned as HandBack;
+				else if (returned) done = returned as JobDone;
 			} catch (error) {
 				failed = true;
 				failure = error;
@@ -200,11 +206,11 @@ export class QueueWorker {
 			} else if (this.running) {
 				// One round trip: the ack also takes the next job (without waiting; an empty
 				// queue frees the slot and the loop's blocking wait takes over).
-				const settled = await this.queue.dequeue({ ...this.takeOptions(), completing: job });
+				const settled = await this.queue.dequeue({ ...this.takeOptions(), completing: { id: job.id, lease: job.lease, ...done } });
 				outcome = settled.completed;
 				next = settled.jobs[0];
 			} else {
-				outcome = await this.queue.complete(job.id, job.lease);
+				outcome = await this.queue.complete(job.id, job.lease, done);
 			}
 		} catch (error) {
 			// The ack could not reach Redis: the job returns after its visibility timeout.

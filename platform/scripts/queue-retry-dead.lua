@@ -3,6 +3,7 @@
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
 --@include requeue.lua
+--@include result.lua
 
 local function revive(entry)
 	local ok, dead = pcall(cjson.decode, entry)
@@ -12,6 +13,8 @@ local function revive(entry)
 		return
 	end
 	redis.call('HDEL', K_meta, dead.id)
+	-- Its dead record would tell a later reader the job ended while it runs again.
+	redis.call('DEL', resultKey(dead.id))
 	local okJob, env = pcall(cjson.decode, dead.job)
 	requeue(dead.id, dead.job, priorityOf(okJob and env), false)
 end

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
-ROLES: Tuple[str, ...] = ("session", "content", "cache", "queue", "rate_limit", "default")
+ROLES: Tuple[str, ...] = ("session", "content", "cache", "queue", "rate_limit", "default", "celery_result")
 
 DEFAULT_DBS: Mapping[str, int] = {
     "session": 0,
@@ -17,6 +17,8 @@ DEFAULT_DBS: Mapping[str, int] = {
     "queue": 3,
     "rate_limit": 4,
     "default": 0,
+    # Celery's Redis result backend; unless set, it follows the queue DB (the node's credential does the same).
+    "celery_result": 3,
 }
 
 # One variable per role, named like the credential's fields, so an operator can map the
@@ -28,6 +30,7 @@ DB_ENV: Mapping[str, str] = {
     "queue": "REDIS_DB_QUEUE",
     "rate_limit": "REDIS_DB_RATE_LIMIT",
     "default": "REDIS_DB_DEFAULT",
+    "celery_result": "REDIS_DB_CELERY_RESULT",
 }
 
 # Every variable that changes which server, identity or keys a manager uses; the cached
@@ -150,6 +153,8 @@ def _dbs(env: Mapping[str, str], url_default_db: Optional[int]) -> Dict[str, int
         value = _whole(env, name, 0, 10_000)
         if value is not None:
             dbs[role] = value
+    if _whole(env, DB_ENV["celery_result"], 0, 10_000) is None:
+        dbs["celery_result"] = dbs["queue"]
     return dbs
 
 

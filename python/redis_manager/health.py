@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 import redis
 
 # The node's role names, so the report's `roles` object has the node's keys.
-NODE_ROLE_NAMES = {"rate_limit": "rateLimit"}
+NODE_ROLE_NAMES = {"rate_limit": "rateLimit", "celery_result": "celeryResult"}
 
 
 def _num(value: Any) -> Optional[float]:

@@ -29,6 +29,10 @@ MOVE_LIMIT = 500
 BLOCK_SLICE_MS = 1000
 MAX_PRIORITY = 100
 MAX_ERROR_CHARS = 10_000
+# Lifetime of a result record: QUEUE_DEFAULTS.resultTtlMs (platform/queue/types.ts).
+RESULT_TTL_MS = 86_400_000
+# complete()'s "no result given": None is a result (JSON null) a waiter may expect.
+_NO_RESULT: Any = object()
 
 
 def _keys(queue: QueueKeys) -> Dict[str, str]:
@@ -120,10 +124,11 @@ class Job:
         """None while the job is ours to settle, else what became of it."""
         return self._settled
 
-    def complete(self) -> str:
+    def complete(self, result: Any = _NO_RESULT, result_ttl_ms: int = RESULT_TTL_MS) -> str:
         """Acknowledges the job: it leaves the queue. 'done', or 'stale'/'missing' when it was
-        no longer ours. (Job results for a waiting n8n execution, issue 14, would go here.)"""
-        outcome = self._queue.complete(self.id, self.lease)
+        no longer ours. With `result` (any JSON value), the same script stores it for a waiting
+        n8n execution (Enqueue with Wait for Result, Get Job Result) for `result_ttl_ms`."""
+        outcome = self._queue.complete(self.id, self.lease, result, result_ttl_ms)
         self._settled = outcome
         return outcome
 
@@ -260,8 +265,21 @@ class JobQueue:
                 slice_ms = min(slice_ms, max(10, next_due_ms))
             self.blocking.blmove(self.keys.waiting, self.keys.claim, max(0.01, slice_ms / 1000), "RIGHT", "LEFT")
 
-    def complete(self, job_id: str, lease: str = "") -> str:
-        return str(self._run("queue_complete", id=job_id, lease=lease))
+    def complete(self, job_id: str, lease: str = "", result: Any = _NO_RESULT,
+                 result_ttl_ms: int = RESULT_TTL_MS) -> str:
+        """Completes a job; with `result`, its result record is written by the same script."""
+        if result is _NO_RESULT:
+            return str(self._run("queue_complete", id=job_id, lease=lease, result="", result_ttl_ms=0))
+        return str(self._run("queue_complete", id=job_id, lease=lease, result=encode_json(result, what="the result"),
+                             result_ttl_ms=result_ttl_ms))
+
+    def result(self, job_id: str) -> Dict[str, Any]:
+        """The job's result record: {"status": "completed", "result": ...}, {"status": "dead",
+        "error": ...}, or {"status": "pending"} while there is none."""
+        text = self.client.get(self.keys.result(job_id))
+        if text is None:
+            return {"id": job_id, "status": "pending"}
+        return decode_json_strict(text)
 
     def fail(self, job_id: str, lease: str, error: str, retry: bool = True,
              backoff_ms: Optional[int] = None) -> Dict[str, Any]:

@@ -67,6 +67,10 @@ class QueueKeys:
     def names(self) -> Tuple[str, ...]:
         return ("waiting", "claim", "priority", "delayed", "inflight", "jobs", "meta", "dead", "ids", "seq")
 
+    def result(self, job_id: str) -> str:
+        """The job's result record (platform/keys.ts jobResultKey; includes/result.lua)."""
+        return "{" + self.waiting + "}:result:" + job_id
+
     def by_name(self, name: str) -> str:
         if name not in self.names():
             raise KeyError(f'a queue has no key named "{name}"')
@@ -110,6 +114,10 @@ class KeySchema:
 
     def lock(self, name: str) -> str:
         return self._key("lock", name)
+
+    def celery_result(self, task_id: str) -> str:
+        """Celery's Redis result backend key of a task (platform/keys.ts celeryResult)."""
+        return self.prefix + "celery-task-meta-" + task_id
 
     def queue(self, name: str) -> QueueKeys:
         waiting = self._key("queue", name)

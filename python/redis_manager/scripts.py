@@ -43,7 +43,7 @@ SCRIPTS: Mapping[str, ScriptSpec] = {
     "rate_limit_leave": ScriptSpec("rate-limit-leave.lua", ("ticket",)),
     "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority")),
     "queue_take": ScriptSpec("queue-take.lua", ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit")),
-    "queue_complete": ScriptSpec("queue-complete.lua", ("id", "lease")),
+    "queue_complete": ScriptSpec("queue-complete.lua", ("id", "lease", "result", "result_ttl_ms")),
     "queue_fail": ScriptSpec(
         "queue-fail.lua",
         ("id", "lease", "error", "backoff_ms", "retry", "max_backoff_ms", "default_max_attempts", "default_backoff_ms"),

@@ -8,7 +8,7 @@ from redis_manager import ConfigError, settings_from_env
 def test_defaults_are_the_credentials_defaults() -> None:
     s = settings_from_env({})
     assert (s.host, s.port, s.username, s.password, s.key_prefix) == ("localhost", 6379, None, None, "")
-    assert dict(s.dbs) == {"session": 0, "content": 1, "cache": 2, "queue": 3, "rate_limit": 4, "default": 0}
+    assert dict(s.dbs) == {"session": 0, "content": 1, "cache": 2, "queue": 3, "rate_limit": 4, "default": 0, "celery_result": 3}
     assert not s.tls.enabled and s.tls.verify
 
 
@@ -38,7 +38,8 @@ def test_db_mapping_prefix_and_tls_variables(tmp_path) -> None:
         "REDIS_TLS": "true", "REDIS_TLS_CA_FILE": str(ca), "REDIS_TLS_SKIP_VERIFY": "1",
         "REDIS_CONNECT_TIMEOUT": "2.5",
     })
-    assert dict(s.dbs) == {"session": 6, "content": 7, "cache": 8, "queue": 9, "rate_limit": 10, "default": 11}
+    # Celery's result DB follows the queue DB unless REDIS_DB_CELERY_RESULT is set.
+    assert dict(s.dbs) == {"session": 6, "content": 7, "cache": 8, "queue": 9, "rate_limit": 10, "default": 11, "celery_result": 9}
     assert s.key_prefix == "staging:"
     assert s.tls.enabled and s.tls.ca_file == str(ca) and not s.tls.verify
     assert s.connect_timeout == 2.5

@@ -133,7 +133,7 @@ def test_health_has_the_guides_metrics(manager: RedisManager) -> None:
     assert report["status"] in ("ok", "warning")
     assert set(report) == {"status", "warnings", "server", "memory", "keyspace", "clients", "slowLog", "roles"}
     assert report["memory"]["maxBytes"] == 2 * 1024 ** 3 and report["memory"]["policy"] == "volatile-lru"
-    assert set(report["roles"]) == {"session", "content", "cache", "queue", "rateLimit", "default"}
+    assert set(report["roles"]) == {"session", "content", "cache", "queue", "rateLimit", "default", "celeryResult"}
     assert report["clients"]["connected"] >= 1 and isinstance(report["slowLog"]["entries"], list)
 
 

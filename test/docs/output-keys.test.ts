@@ -16,7 +16,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { RESOURCES } from '../../nodes/MarketingRedis/resources';
 import { sharedPool } from '../../platform/connection-pool';
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
 import { REPO_ROOT } from '../helpers/redis-server';
 
 afterAll(async () => {
@@ -213,6 +213,7 @@ const SCENARIOS: Record<string, Scenario> = {
 		const queue = s('q');
 		await run('job', 'enqueue', { queue, payload: '{"a":1}', options: { jobId: 'j1' } });
 		await run('job', 'enqueue', { queue, payload: '{"a":1}', options: { jobId: 'j1' } });
+		await run('job', 'enqueue', { queue, payload: '{"a":1}', options: { waitForResult: 0.1, errorOnTimeout: false } });
 	},
 	'job/dequeue': async (run) => {
 		const queue = s('q');
@@ -263,6 +264,33 @@ const SCENARIOS: Record<string, Scenario> = {
 	},
 	'job/sendCeleryTask': async (run) => {
 		await run('job', 'sendCeleryTask', { celeryQueue: s('celery'), taskName: 'tasks.generate', args: '[1]', kwargs: '{"a":1}' });
+		// No worker runs it: the wait ends with the PENDING state.
+		const options = { waitForResult: 0.1, errorOnTimeout: false };
+		await run('job', 'sendCeleryTask', { celeryQueue: s('celery'), taskName: 'tasks.generate', args: '[1]', kwargs: '{}', options });
+	},
+	'job/getResult': async (run) => {
+		const queue = s('q');
+		await run('job', 'enqueue', { queue, payload: '{"a":1}', options: { jobId: 'done' } });
+		const [job] = await run('job', 'dequeue', { queue, timeout: 0 });
+		await run('job', 'complete', { queue, jobId: job.id as string, options: { result: '{"ok":true}' } });
+		await run('job', 'getResult', { queue, jobId: 'done' });
+		await run('job', 'enqueue', { queue, payload: '{"a":1}', options: { jobId: 'dead', maxAttempts: 1 } });
+		await run('job', 'dequeue', { queue, timeout: 0 });
+		await run('job', 'fail', { queue, jobId: 'dead', errorMessage: 'boom' });
+		await run('job', 'getResult', { queue, jobId: 'dead' });
+		await run('job', 'getResult', { queue, jobId: 'unknown' });
+		await run('job', 'getResult', { queue, jobId: 'unknown', options: { waitForResult: 0.1, errorOnTimeout: false } });
+	},
+	'job/getCeleryResult': async (run) => {
+		const success = s('task-ok').replace(/:/g, '-');
+		const failure = s('task-failed').replace(/:/g, '-');
+		const meta = (status: string, result: unknown, traceback: string | null) =>
+			JSON.stringify({ status, result, traceback, children: [], date_done: '2026-01-31T09:00:00.000000', task_id: 'x' });
+		await rawClient(3).set(`celery-task-meta-${success}`, meta('SUCCESS', 5, null), 'EX', 60);
+		await rawClient(3).set(`celery-task-meta-${failure}`, meta('FAILURE', { exc_type: 'ValueError', exc_message: ['boom'] }, 'Traceback ...'), 'EX', 60);
+		await run('job', 'getCeleryResult', { taskId: success });
+		await run('job', 'getCeleryResult', { taskId: failure, options: { includeTraceback: true } });
+		await run('job', 'getCeleryResult', { taskId: s('never'), options: { waitForResult: 0.1, errorOnTimeout: false } });
 	},
 	'server/health': async (run) => {
 		await run('server', 'health', {});

@@ -6,6 +6,7 @@ import { sleep } from '../../scripts/lib/process';
 import { expect, expectEqual } from './lib/report';
 import { nodeItems, ranNodes } from './lib/execution';
 import { noFailedExecutions, waitFor, type SpecContext } from './lib/context';
+import { celeryDraftAgent, researchFanOut } from './result-specs';
 
 export interface ExecuteSpec {
 	kind: 'execute';
@@ -113,6 +114,10 @@ const queueWorker: TriggerSpec = {
 			30_000,
 		);
 		expectEqual(await db3.llen(QUEUE.dead), 0, 'dead-lettered jobs');
+		// Each job's result is the first item of the execution's last node, from the run n8n handed back.
+		const record = JSON.parse((await db3.get('{queue:content_generation}:result:brief-101-blog')) ?? '{}') as Record<string, unknown>;
+		expectEqual(record.status, 'completed', 'result record of brief-101-blog');
+		expectEqual((record.result as Record<string, unknown> | null)?.key, 'content:draft-101-blog', "the result: Cache Draft's output");
 		const executions = await waitFor(
 			'three successful worker executions',
 			async () => {
@@ -121,7 +126,7 @@ const queueWorker: TriggerSpec = {
 			},
 			30_000,
 		);
-		return `${executions.length} executions (${executions.map((e) => e.status).join(',')}); 3 drafts in DB 1; queue empty, 0 in flight, 0 dead`;
+		return `${executions.length} executions (${executions.map((e) => e.status).join(',')}); 3 drafts in DB 1; queue empty, 0 in flight, 0 dead; results stored`;
 	},
 };
 
@@ -274,5 +279,7 @@ export const SPECS: TemplateSpec[] = [
 	queueWorker,
 	agentMemory,
 	healthCheck,
+	researchFanOut,
+	celeryDraftAgent,
 ];
 export { waitFor };

@@ -78,6 +78,8 @@ const SUBTITLES: Record<string, string> = {
 	'job/retryDead': 'Retry Dead Jobs',
 	'job/purgeDead': 'Purge Dead Jobs',
 	'job/sendCeleryTask': 'Send Celery Task',
+	'job/getResult': 'Get Job Result',
+	'job/getCeleryResult': 'Get Celery Task Result',
 	'server/health': 'Check Redis Health',
 };
 

@@ -9,7 +9,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { runNode } from '../helpers/n8n';
 import { closeRawClients, rawClient, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
-import { KeySchema } from '../../platform/keys';
+import { jobResultKey, KeySchema } from '../../platform/keys';
 import { describePython, MAPPED_DBS, mappedCredentials, mappedEnv, pyCalls, pyOk, runPython } from './python';
 
 afterAll(async () => {
@@ -94,6 +94,31 @@ describePython('cross-language: queue, locks and rate limits on the same scripts
 			expect(stale).toMatchObject({ completed: false });
 			const ok = s.pyCode(`from redis_manager.jobs import JobQueue\nq = redis.job_queue("q")\nreturn q.complete(${JSON.stringify(held[0])}, ${JSON.stringify(held[1])})`);
 			expect(ok).toBe('done');
+		});
+
+		it('Python Job.complete(result=...) answers a node Enqueue waiting for the result; JobQueue.result reads node results', async () => {
+			const s = side('xq');
+			const waiting = runNode({
+				credentials: mappedCredentials(s.prefix),
+				parameters: { resource: 'job', operation: 'enqueue', queue: 'drafts', payload: '{"topic": "seo"}', options: { waitForResult: 60, jobId: 'draft-1' } },
+			});
+			// pyCode blocks this process, so first let the node enqueue and subscribe.
+			const channel = jobResultKey(s.keys.queue('drafts'), 'draft-1');
+			for (let tries = 0; Number(((await rawClient(0).pubsub('NUMSUB', channel)) as [string, number])[1]) === 0; tries++) {
+				if (tries > 500) throw new Error('the node never started waiting');
+				await new Promise((r) => setTimeout(r, 20));
+			}
+			const done = s.pyCode('job = redis.take_job("drafts", timeout=10)\nreturn [job.id, job.complete(result={"draft": "Café ✓", "words": 2})]');
+			expect(done).toEqual(['draft-1', 'done']);
+			const out = (await waiting).outputs[0][0];
+			expect(out).toMatchObject({ id: 'draft-1', status: 'completed', result: { draft: 'Café ✓', words: 2 } });
+			const read = s.pyCode('return redis.job_queue("drafts").result("draft-1")') as IDataObject;
+			expect(read).toMatchObject({ id: 'draft-1', status: 'completed', result: { draft: 'Café ✓', words: 2 } });
+			expect(s.pyCode('return redis.job_queue("drafts").result("nothing")')).toEqual({ id: 'nothing', status: 'pending' });
+			// Without a result, a Python completion stores nothing (as before).
+			s.py('enqueue_job', ['drafts', { n: 2 }], { job_id: 'plain' });
+			expect(s.pyCode('job = redis.take_job("drafts", timeout=1)\nreturn job.complete()')).toBe('done');
+			expect(s.pyCode('return redis.job_queue("drafts").result("plain")')).toEqual({ id: 'plain', status: 'pending' });
 		});
 	});
 

@@ -55,6 +55,7 @@ const BUILDERS: Record<string, { py: string; args: (ids: string[]) => string[][]
 	langchain: { py: 'langchain', args: (ids) => [...single(ids), ...pairs(ids), ...ids.map((id) => [id, ''])] },
 	rateLimit: { py: 'rate_limit', args: single },
 	lock: { py: 'lock', args: single },
+	celeryResult: { py: 'celery_result', args: single },
 	queue: { py: 'queue', args: single },
 	updatesStream: { py: 'updates_stream', args: single },
 };

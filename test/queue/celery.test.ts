@@ -3,16 +3,12 @@
  * kombu's Redis transport stores it, and, when Celery is installed (Debian: python3-celery),
  * a stock Celery worker using the test Redis as its broker executes the tasks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { runNode } from '../helpers/n8n';
-import { closeRawClients, rawClient, testServer, uniquePrefix } from '../helpers/redis';
+import { closeRawClients, rawClient, testCredentials, uniquePrefix } from '../helpers/redis';
 import { sharedPool } from '../../platform/connection-pool';
 import { buildCeleryMessage, kombuListFor } from '../../platform/celery';
 import { findPython } from './python';
+import { celeryWorkerTests } from './celery-worker';
 
 afterAll(async () => {
 	await sharedPool.closeAll();
@@ -20,9 +16,11 @@ afterAll(async () => {
 });
 
 const celery = findPython(['celery', 'redis']);
-if (!celery.python) {
+// CI (.ci/run) installs python3-celery and sets REQUIRE_PYTHON=1: there a missing Celery fails the run.
+const requireCelery = process.env.REQUIRE_PYTHON === '1';
+if (!celery.python && !requireCelery) {
 	// eslint-disable-next-line no-console
-	console.log(`celery: the real-worker test is skipped: Celery is not importable (${celery.reason}); apt-get install python3-celery python3-redis enables it`);
+	console.log(`celery: the real-worker tests are skipped: Celery is not importable (${celery.reason}); apt-get install python3-celery python3-redis enables it`);
 }
 
 describe('Send Celery Task', () => {
@@ -79,72 +77,29 @@ describe('Send Celery Task', () => {
 		expect(bad.error?.message).toMatch(/^"Args" must be a JSON array.* \[item 0\]$/);
 	});
 
-	(celery.python ? it : it.skip)(
-		'a stock Celery worker executes the tasks (plain, with countdown, with priority)',
-		async () => {
-			const queue = uniquePrefix('celeryq').replace(/:$/, '');
-			const resultKey = `${queue}:results`;
-			const dir = mkdtempSync(join(tmpdir(), 'mredis-celery-'));
-			const s = testServer();
-			const broker = `redis://:${encodeURIComponent(s.password ?? '')}@${s.host}:${s.port}/3`;
-			writeFileSync(
-				join(dir, 'n8n_test_tasks.py'),
-				[
-					'import json, os, time, redis',
-					'from celery import Celery',
-					"app = Celery('n8n_test_tasks', broker=os.environ['BROKER'])",
-					"r = redis.Redis.from_url(os.environ['BROKER'])",
-					"@app.task(name='n8n_test.record')",
-					'def record(label, n, extra=None):',
-					"    r.rpush(os.environ['RESULT_KEY'], json.dumps({'label': label, 'n': n, 'extra': extra, 'at': time.time()}))",
-				].join('\n'),
-			);
-			let worker: ChildProcess | undefined;
-			let log = '';
-			try {
-				worker = spawn(
-					celery.python!,
-					['-m', 'celery', '-A', 'n8n_test_tasks', 'worker', '-Q', queue, '--pool=solo', '--without-gossip', '--without-mingle', '--without-heartbeat', '-l', 'info'],
-					{ cwd: dir, env: { ...process.env, BROKER: broker, RESULT_KEY: resultKey, PYTHONPATH: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
-				);
-				worker.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-				worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-				const sentAt = Date.now();
-				const send = (label: string, options: Record<string, unknown>) =>
-					runNode({
-						parameters: {
-							resource: 'job',
-							operation: 'sendCeleryTask',
-							celeryQueue: queue,
-							taskName: 'n8n_test.record',
-							args: JSON.stringify([label, 7]),
-							kwargs: '{"extra": {"from": "n8n"}}',
-							options,
-						},
-					});
-				const results = await Promise.all([send('plain', {}), send('countdown', { countdown: 2 }), send('priority', { priority: 6 })]);
-				for (const r of results) expect(r.error).toBeUndefined();
-				const raw = rawClient(3);
-				const deadline = Date.now() + 40_000;
-				let done: Array<{ label: string; n: number; extra: unknown; at: number }> = [];
-				while (done.length < 3 && Date.now() < deadline) {
-					await new Promise((r) => setTimeout(r, 200));
-					done = (await raw.lrange(resultKey, 0, -1)).map((e) => JSON.parse(e));
-				}
-				if (done.length < 3) throw new Error(`Celery did not run the tasks; worker log:\n${log.slice(-3000)}`);
-				expect(done.map((d) => d.label).sort()).toEqual(['countdown', 'plain', 'priority']);
-				expect(done.every((d) => d.n === 7 && JSON.stringify(d.extra) === '{"from":"n8n"}')).toBe(true);
-				const countdown = done.find((d) => d.label === 'countdown')!;
-				// The ETA was honoured: not run before 2 s after sending (1 s slack for clock rounding).
-				expect(countdown.at * 1000).toBeGreaterThanOrEqual(sentAt + 1000);
-				await raw.del(resultKey);
-			} finally {
-				worker?.kill('SIGTERM');
-				await new Promise((r) => setTimeout(r, 300));
-				if (worker && worker.exitCode === null) worker.kill('SIGKILL');
-				rmSync(dir, { recursive: true, force: true });
-			}
-		},
-		60_000,
-	);
+	it('Get Celery Task Result reads the result DB of the credential (default: the queue DB) under its key prefix', async () => {
+		const id = uniquePrefix('task').replace(/:$/, '');
+		const meta = (status: string, result: unknown) => JSON.stringify({ status, result, traceback: null, children: [], date_done: '2026-01-31T09:00:00.000000', task_id: id });
+		await rawClient(3).set(`tenant7:celery-task-meta-${id}`, meta('SUCCESS', { draft: 'queue DB' }), 'EX', 60);
+		await rawClient(5).set(`celery-task-meta-${id}`, meta('REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' }), 'EX', 60);
+		const parameters = { resource: 'job', operation: 'getCeleryResult', taskId: id };
+		const prefixed = await runNode({ parameters, credentials: testCredentials({ keyPrefix: 'tenant7:' }), credentialId: 'cred-celery-prefix' });
+		expect(prefixed.outputs[0][0]).toEqual({ taskId: id, status: 'SUCCESS', result: { draft: 'queue DB' }, dateDone: '2026-01-31T09:00:00.000000' });
+		const ownDb = await runNode({ parameters, credentials: testCredentials({ celeryResultDb: 5 }), credentialId: 'cred-celery-db5' });
+		expect(ownDb.outputs[0][0]).toMatchObject({ status: 'REVOKED', errorType: 'TaskRevokedError', errorMessage: 'revoked', result: null });
+		const unknown = await runNode({ parameters: { ...parameters, taskId: 'never-sent' } });
+		expect(unknown.outputs[0][0]).toEqual({ taskId: 'never-sent', status: 'PENDING', result: null, dateDone: null });
+	});
 });
+
+if (celery.python || requireCelery) {
+	describe('a stock Celery worker', () => {
+		if (!celery.python) {
+			it('is installed (REQUIRE_PYTHON=1)', () => {
+				throw new Error(`Celery is not importable: ${celery.reason}`);
+			});
+			return;
+		}
+		celeryWorkerTests(celery.python);
+	});
+}

@@ -321,6 +321,28 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		t.expectSpread(queues);
 		for (const q of queues) expect(await t.raw.llen(q)).toBe(1);
 	},
+	'job.getResult': async (t) => {
+		const queues = t.ids(6, 'q', (q) => keys.queue(q).waiting);
+		const jobs = await takeJobs(t, queues);
+		const complete = (some: IDataObject[]) =>
+			t.run({ resource: 'job', operation: 'complete', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', options: { lease: '={{ $json.lease }}', result: '={{ JSON.stringify({ q: $json.queue }) }}' } }, some);
+		// Half finish before the wait (found by its read), half while it waits (published on their own node's slot).
+		await complete(jobs.slice(0, 3));
+		const waiting = t.run({ resource: 'job', operation: 'getResult', queue: '={{ $json.queue }}', jobId: '={{ $json.id }}', options: { waitForResult: 30 } }, jobs);
+		await new Promise((r) => setTimeout(r, 200));
+		await complete(jobs.slice(3));
+		const result = await waiting;
+		expect(result.outputs[0].map((o) => o.status)).toEqual(queues.map(() => 'completed'));
+		expect(result.outputs[0].map((o) => (o.result as IDataObject).q)).toEqual(queues);
+		t.expectSpread(queues.map((q) => keys.queue(q).waiting));
+	},
+	'job.getCeleryResult': async (t) => {
+		const ids = t.ids(6, 'task', (id) => keys.celeryResult(id));
+		for (const id of ids) await t.raw.set(keys.celeryResult(id), JSON.stringify({ status: 'SUCCESS', result: id, traceback: null, date_done: null, task_id: id }), 'EX', 60);
+		const result = await t.run({ resource: 'job', operation: 'getCeleryResult', taskId: '={{ $json.id }}' }, ids.map((id) => ({ id })));
+		expect(result.outputs[0].map((o) => [o.status, o.result])).toEqual(ids.map((id) => ['SUCCESS', id]));
+		t.expectSpread(ids.map((id) => keys.celeryResult(id)));
+	},
 	'search.cacheResults': async (t) => {
 		const queries = t.ids(BATCH, 'query ', (q) => keys.search(q));
 		await t.run({ resource: 'search', operation: 'cacheResults', query: '={{ $json.q }}', results: '[{"title":"x"}]', ttl: 60 }, queries.map((q) => ({ q })));

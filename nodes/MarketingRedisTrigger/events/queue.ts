@@ -3,7 +3,7 @@ import type { IDataObject, INodeProperties, IRun, ITriggerFunctions, ITriggerRes
 import { sharedPool } from '../../../platform/connection-pool';
 import { redact, toPlatformError } from '../../../platform/errors';
 import { KeySchema } from '../../../platform/keys';
-import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type HandBack, type Job } from '../../../platform/queue';
+import { JobQueue, QUEUE_DEFAULTS, QueueWorker, type HandBack, type Job, type JobDone } from '../../../platform/queue';
 import { secretsOf } from '../../shared/credentials';
 import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
@@ -88,9 +88,39 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		displayOptions: showFor(EVENT, 'current'),
-		options: [giveUpOption(QUEUE_GIVE_UP_SECONDS), bareMaxAttemptsOption],
+		options: [
+			giveUpOption(QUEUE_GIVE_UP_SECONDS),
+			bareMaxAttemptsOption,
+			{
+				displayName: 'Store Result',
+				name: 'storeResult',
+				type: 'options',
+				options: [
+					{
+						name: "Last Node's First Item",
+						value: 'lastNode',
+						description: 'The JSON of the first item the last node of the execution output',
+					},
+					{ name: 'None', value: 'none', description: 'Complete the job without a result record' },
+				],
+				default: 'lastNode',
+				description: 'What a successful execution stores as the job\'s result, for a workflow waiting on it (Enqueue with Wait for Result, Get Job Result); kept for 24 hours',
+			},
+		],
 	},
 ];
+
+/** Largest result the trigger stores; a bigger one is stored as null (and logged). */
+const MAX_RESULT_BYTES = 1024 * 1024;
+
+/** The JSON of the first item the execution's last node output, or null. */
+export function lastNodeJson(run: IRun | undefined): unknown {
+	const result = run?.data?.resultData;
+	const last = result?.lastNodeExecuted;
+	if (!result || !last) return null;
+	const tasks = result.runData?.[last] ?? [];
+	return tasks[tasks.length - 1]?.data?.main?.[0]?.[0]?.json ?? null;
+}
 
 function jobItem(queue: string, job: Job): IDataObject {
 	return {
@@ -144,7 +174,8 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 
 	let worker: QueueWorker | undefined;
 	const closing = new AbortController();
-	const handler = async (job: Job): Promise<HandBack | undefined> => {
+	const storeResult = ctx.getNodeParameter('options.storeResult', 'lastNode') !== 'none';
+	const handler = async (job: Job): Promise<HandBack | JobDone | undefined> => {
 		// "Test step" shows one job: stop taking more; this one still gets acked or failed.
 		if (manual) void worker?.stop();
 		const outcome = await handOver(ctx, jobItem(name, job), {
@@ -159,9 +190,16 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		if (!outcome.taken) return { handBack: outcome.why };
 		// A run n8n ended before the workflow ran (a queue-mode worker killed) counts as a failed
 		// attempt, not a hand-back: a job that kills every worker must reach the dead letter, not loop.
-		const failure = runFailure(await (outcome.done as Promise<IRun>));
+		const run = await (outcome.done as Promise<IRun>);
+		const failure = runFailure(run);
 		if (failure !== undefined) throw new Error(failure);
-		return undefined;
+		if (!storeResult) return undefined;
+		let result = lastNodeJson(run);
+		if (Buffer.byteLength(JSON.stringify(result) ?? 'null') > MAX_RESULT_BYTES) {
+			ctx.logger.warn(`${label}: the result of job ${job.id} is over ${MAX_RESULT_BYTES} bytes; stored as null`);
+			result = null;
+		}
+		return { result, resultTtlMs: QUEUE_DEFAULTS.resultTtlMs };
 	};
 	worker = new QueueWorker(queue, blocking, handler, {
 		concurrency: manual ? 1 : settings.maxParallelJobs,

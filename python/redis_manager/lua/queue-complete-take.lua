@@ -3,7 +3,8 @@
 -- outcome: 'stale' or 'missing' only mean the finished job is no longer ours.
 -- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
 local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
--- ARGV: 1 id, 2 lease ('' = whoever holds it), then Dequeue's ARGV (queue-take.lua) from 3
+-- ARGV: 1 id, 2 lease ('' = whoever holds it), 3 result JSON, 4 result TTL ms (0 = none),
+--       then Dequeue's ARGV (queue-take.lua) from 5
 -- Returns {Complete's reply, Dequeue's reply}
 -- >>> includes/complete.lua
 -- >>> includes/lease.lua
@@ -29,18 +30,7 @@ local function leaseProblem(id, lease)
 	return nil, meta
 end
 -- <<< includes/lease.lua
--- Acknowledges a job in flight: it is gone for good, and its de-duplication id is free again.
-local function completeJob(id, lease)
-	local problem = leaseProblem(id, lease)
-	if problem then return problem end
-	redis.call('ZREM', K_inflight, id)
-	redis.call('HDEL', K_jobs, id)
-	redis.call('HDEL', K_meta, id)
-	redis.call('SREM', K_ids, id)
-	return 'done'
-end
--- <<< includes/complete.lua
--- >>> includes/take.lua
+-- >>> includes/result.lua
 -- >>> includes/server-time.lua
 -- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
 -- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
@@ -54,6 +44,52 @@ local function serverTimeMs()
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
 end
 -- <<< includes/server-time.lua
+-- A job's result record, read by waiters (Enqueue with Wait for Result, Get Job Result):
+-- {queue-tag}:result:<id>, a string with a TTL, written in the same script that settles the
+-- job (a reader never sees a job gone without its result) and PUBLISHed on a channel of the
+-- same name, which is what a waiter subscribes to before it reads the key.
+-- The key is built from the queue's hash tag rather than passed in KEYS: the housekeeping
+-- buries jobs the caller cannot name in advance. The tag keeps it in the queue's slot.
+local RESULT_TTL_MS = 86400000
+
+local function resultKey(id)
+	return string.sub(K_meta, 1, -5) .. 'result:' .. id
+end
+
+local function storeResult(id, record, ttlMs)
+	local key = resultKey(id)
+	redis.call('SET', key, record, 'PX', ttlMs)
+	redis.call('PUBLISH', key, record)
+end
+
+-- A completed job's record; `result` is JSON text from the caller (text that is not JSON is
+-- kept as a JSON string, so the record always parses).
+local function completedRecord(id, result, now)
+	if result == nil or result == '' then result = 'null'
+	elseif not pcall(cjson.decode, result) then result = cjson.encode(result) end
+	return '{"id":' .. cjson.encode(id) .. ',"status":"completed","result":' .. result .. ',"completedAt":' .. now .. '}'
+end
+
+local function deadRecord(id, reason, attempt, now)
+	return '{"id":' .. cjson.encode(id) .. ',"status":"dead","error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"failedAt":' .. now .. '}'
+end
+-- <<< includes/result.lua
+-- Acknowledges a job in flight: it is gone for good, and its de-duplication id is free again.
+-- With `ttlMs` above 0 its result record is written in the same step (see result.lua).
+local function completeJob(id, lease, result, ttlMs)
+	local problem = leaseProblem(id, lease)
+	if problem then return problem end
+	redis.call('ZREM', K_inflight, id)
+	redis.call('HDEL', K_jobs, id)
+	redis.call('HDEL', K_meta, id)
+	redis.call('SREM', K_ids, id)
+	ttlMs = tonumber(ttlMs) or 0
+	if ttlMs > 0 then storeResult(id, completedRecord(id, result, serverTimeMs()), ttlMs) end
+	return 'done'
+end
+-- <<< includes/complete.lua
+-- >>> includes/take.lua
 -- >>> includes/housekeeping.lua
 -- >>> includes/envelope.lua
 -- The decoded envelope of a stored job, or nil for anything else (a bare payload a producer
@@ -100,12 +136,14 @@ end
 -- Moves a job to the dead list, newest first, with the error that ended it. The envelope is
 -- kept as a string so Retry Dead restores it byte for byte; the entry is written by hand so
 -- its fields keep this order and its numbers print as integers for the Python readers.
+-- A waiter on the job learns the error from its result record.
 local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
 	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
 		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
 	redis.call('LPUSH', K_dead, entry)
 	redis.call('HDEL', K_jobs, id)
 	redis.call('HDEL', K_meta, id)
+	storeResult(id, deadRecord(id, reason, attempt, now), RESULT_TTL_MS)
 end
 -- <<< includes/dead-letter.lua
 -- The queue's housekeeping, done by every take so that nobody has to schedule it: delayed
@@ -200,5 +238,5 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 	return {'job', id, raw, attempt, maxAttempts, lease, deadline, now, meta.e or ''}
 end
 -- <<< includes/take.lua
-local completed = completeJob(ARGV[1], ARGV[2])
-return { completed, takeJob(tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) }
+local completed = completeJob(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return { completed, takeJob(tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])) }

@@ -35,6 +35,51 @@ local function requeue(id, raw, p, head)
 	end
 end
 -- <<< includes/requeue.lua
+-- >>> includes/result.lua
+-- >>> includes/server-time.lua
+-- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
+-- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
+-- Before Redis 5 a script may not write after reading TIME unless it replicates its effects
+-- instead of itself. Switching that on must happen before the script's first write, so it
+-- runs here, where the fragment is pasted (above the script's body); from Redis 5 on it is a
+-- no-op.
+if redis.replicate_commands then redis.replicate_commands() end
+local function serverTimeMs()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
+end
+-- <<< includes/server-time.lua
+-- A job's result record, read by waiters (Enqueue with Wait for Result, Get Job Result):
+-- {queue-tag}:result:<id>, a string with a TTL, written in the same script that settles the
+-- job (a reader never sees a job gone without its result) and PUBLISHed on a channel of the
+-- same name, which is what a waiter subscribes to before it reads the key.
+-- The key is built from the queue's hash tag rather than passed in KEYS: the housekeeping
+-- buries jobs the caller cannot name in advance. The tag keeps it in the queue's slot.
+local RESULT_TTL_MS = 86400000
+
+local function resultKey(id)
+	return string.sub(K_meta, 1, -5) .. 'result:' .. id
+end
+
+local function storeResult(id, record, ttlMs)
+	local key = resultKey(id)
+	redis.call('SET', key, record, 'PX', ttlMs)
+	redis.call('PUBLISH', key, record)
+end
+
+-- A completed job's record; `result` is JSON text from the caller (text that is not JSON is
+-- kept as a JSON string, so the record always parses).
+local function completedRecord(id, result, now)
+	if result == nil or result == '' then result = 'null'
+	elseif not pcall(cjson.decode, result) then result = cjson.encode(result) end
+	return '{"id":' .. cjson.encode(id) .. ',"status":"completed","result":' .. result .. ',"completedAt":' .. now .. '}'
+end
+
+local function deadRecord(id, reason, attempt, now)
+	return '{"id":' .. cjson.encode(id) .. ',"status":"dead","error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"failedAt":' .. now .. '}'
+end
+-- <<< includes/result.lua
 
 local function revive(entry)
 	local ok, dead = pcall(cjson.decode, entry)
@@ -44,6 +89,8 @@ local function revive(entry)
 		return
 	end
 	redis.call('HDEL', K_meta, dead.id)
+	-- Its dead record would tell a later reader the job ended while it runs again.
+	redis.call('DEL', resultKey(dead.id))
 	local okJob, env = pcall(cjson.decode, dead.job)
 	requeue(dead.id, dead.job, priorityOf(okJob and env), false)
 end

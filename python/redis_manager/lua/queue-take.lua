@@ -73,15 +73,49 @@ local function requeue(id, raw, p, head)
 end
 -- <<< includes/requeue.lua
 -- >>> includes/dead-letter.lua
+-- >>> includes/result.lua
+-- A job's result record, read by waiters (Enqueue with Wait for Result, Get Job Result):
+-- {queue-tag}:result:<id>, a string with a TTL, written in the same script that settles the
+-- job (a reader never sees a job gone without its result) and PUBLISHed on a channel of the
+-- same name, which is what a waiter subscribes to before it reads the key.
+-- The key is built from the queue's hash tag rather than passed in KEYS: the housekeeping
+-- buries jobs the caller cannot name in advance. The tag keeps it in the queue's slot.
+local RESULT_TTL_MS = 86400000
+
+local function resultKey(id)
+	return string.sub(K_meta, 1, -5) .. 'result:' .. id
+end
+
+local function storeResult(id, record, ttlMs)
+	local key = resultKey(id)
+	redis.call('SET', key, record, 'PX', ttlMs)
+	redis.call('PUBLISH', key, record)
+end
+
+-- A completed job's record; `result` is JSON text from the caller (text that is not JSON is
+-- kept as a JSON string, so the record always parses).
+local function completedRecord(id, result, now)
+	if result == nil or result == '' then result = 'null'
+	elseif not pcall(cjson.decode, result) then result = cjson.encode(result) end
+	return '{"id":' .. cjson.encode(id) .. ',"status":"completed","result":' .. result .. ',"completedAt":' .. now .. '}'
+end
+
+local function deadRecord(id, reason, attempt, now)
+	return '{"id":' .. cjson.encode(id) .. ',"status":"dead","error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
+		.. ',"failedAt":' .. now .. '}'
+end
+-- <<< includes/result.lua
 -- Moves a job to the dead list, newest first, with the error that ended it. The envelope is
 -- kept as a string so Retry Dead restores it byte for byte; the entry is written by hand so
 -- its fields keep this order and its numbers print as integers for the Python readers.
+-- A waiter on the job learns the error from its result record.
 local function deadLetter(id, raw, reason, attempt, maxAttempts, now)
 	local entry = '{"id":' .. cjson.encode(id) .. ',"error":' .. cjson.encode(reason) .. ',"attempt":' .. attempt
 		.. ',"maxAttempts":' .. maxAttempts .. ',"failedAt":' .. now .. ',"job":' .. cjson.encode(raw) .. '}'
 	redis.call('LPUSH', K_dead, entry)
 	redis.call('HDEL', K_jobs, id)
 	redis.call('HDEL', K_meta, id)
+	storeResult(id, deadRecord(id, reason, attempt, now), RESULT_TTL_MS)
 end
 -- <<< includes/dead-letter.lua
 -- The queue's housekeeping, done by every take so that nobody has to schedule it: delayed

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { errorOnTimeoutOption, includeTracebackOption, waitOption } from './results-description';
+
 const show = { show: { resource: ['job'], operation: ['sendCeleryTask'] } };
 
 /** The fields of Job Queue > Send Celery Task: a Celery protocol 2 message for the Python workers. */
@@ -54,6 +56,7 @@ export const celeryProperties: INodeProperties[] = [
 				default: 0,
 				description: 'Run the task no earlier than this many seconds from now (sent as its ETA)',
 			},
+			errorOnTimeoutOption,
 			{
 				displayName: 'ETA',
 				name: 'eta',
@@ -68,6 +71,7 @@ export const celeryProperties: INodeProperties[] = [
 				default: '',
 				description: 'Discard the task if it has not started by this time',
 			},
+			includeTracebackOption,
 			{
 				displayName: 'Priority',
 				name: 'priority',
@@ -84,6 +88,7 @@ export const celeryProperties: INodeProperties[] = [
 				default: '',
 				description: 'Your own task ID (for example to look up its result); empty generates a UUID',
 			},
+			waitOption('the task to reach SUCCESS, FAILURE or REVOKED (Celery\'s Redis result backend must be on)'),
 		],
 	},
 ];

@@ -2,10 +2,11 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import { maxValueSizeOption } from '../../../shared/fields';
 import { celeryProperties } from './celery-description';
+import { completeResultOptions, errorOnTimeoutOption, resultProperties, waitOption } from './results-description';
 
 const show = (operation: string[]) => ({ show: { resource: ['job'], operation } });
 
-const QUEUE_OPERATIONS = ['enqueue', 'dequeue', 'complete', 'fail', 'stats', 'recoverStalled', 'retryDead', 'purgeDead'];
+const QUEUE_OPERATIONS = ['enqueue', 'dequeue', 'complete', 'fail', 'getResult', 'stats', 'recoverStalled', 'retryDead', 'purgeDead'];
 
 export const jobProperties: INodeProperties[] = [
 	{
@@ -33,7 +34,7 @@ export const jobProperties: INodeProperties[] = [
 				name: 'Complete',
 				value: 'complete',
 				action: 'Complete a job',
-				description: 'Acknowledge a dequeued job as done, removing it from the queue for good',
+				description: 'Acknowledge a dequeued job as done, removing it from the queue for good, and store its result for waiters',
 			},
 			{
 				name: 'Fail',
@@ -41,6 +42,12 @@ export const jobProperties: INodeProperties[] = [
 				action: 'Fail a job',
 				description:
 					'Report that a dequeued job failed: it is retried after a growing delay until its attempts are used up, then moved to the dead-letter list with the error',
+			},
+			{
+				name: 'Get Job Result',
+				value: 'getResult',
+				action: 'Get the result of a job',
+				description: 'Read the result a worker stored when it completed a job (or the error that dead-lettered it), optionally waiting for it',
 			},
 			{
 				name: 'Stats',
@@ -72,7 +79,13 @@ export const jobProperties: INodeProperties[] = [
 				value: 'sendCeleryTask',
 				action: 'Send a task to Celery workers',
 				description:
-					"Hand a task straight to the platform's Python Celery workers (Celery protocol 2 message on the Celery queue list); outputs the task ID",
+					"Hand a task straight to the platform's Python Celery workers (Celery protocol 2 message on the Celery queue list); outputs the task ID, or its result when waiting",
+			},
+			{
+				name: 'Get Celery Task Result',
+				value: 'getCeleryResult',
+				action: 'Get the result of a celery task',
+				description: "Read a Celery task's state and result from Celery's Redis result backend, optionally waiting for it to finish",
 			},
 		],
 		default: 'enqueue',
@@ -133,8 +146,8 @@ export const jobProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '={{ $json.id }}',
-		description: 'ID of the job, as output by Dequeue',
-		displayOptions: show(['complete', 'fail']),
+		description: 'ID of the job, as output by Dequeue (or Enqueue)',
+		displayOptions: show(['complete', 'fail', 'getResult']),
 	},
 	{
 		displayName: 'Error Message',
@@ -169,6 +182,7 @@ export const jobProperties: INodeProperties[] = [
 				default: 0,
 				description: 'Run the job no earlier than this many seconds from now',
 			},
+			errorOnTimeoutOption,
 			{
 				displayName: 'Job ID',
 				name: 'jobId',
@@ -202,6 +216,7 @@ export const jobProperties: INodeProperties[] = [
 				default: '',
 				description: 'Run the job no earlier than this time',
 			},
+			waitOption('the job to be completed (its result) or dead-lettered (its last error)'),
 		],
 	},
 	{
@@ -246,6 +261,7 @@ export const jobProperties: INodeProperties[] = [
 				description:
 					'The "lease" output by Dequeue: the ack is refused if the job timed out and another worker took it meanwhile',
 			},
+			...completeResultOptions,
 		],
 	},
 	{
@@ -306,4 +322,5 @@ export const jobProperties: INodeProperties[] = [
 		],
 	},
 	...celeryProperties,
+	...resultProperties,
 ];

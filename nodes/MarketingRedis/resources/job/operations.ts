@@ -20,6 +20,7 @@ import {
 } from '../../../../platform/queue';
 import type { Operation, OperationEnv } from '../../../shared/operation';
 import { describe as describeValue, type ItemParams } from '../../../shared/params';
+import { enqueueAndWait, resultOperations, sendAndWait } from './results';
 
 const MAX_DELAY_SECONDS = 10 * 365 * 86_400;
 
@@ -95,7 +96,7 @@ export const jobOperations: Record<string, Operation> = {
 				return p.fail(field === 'payload' ? 'Payload' : field, (error as Error).message);
 			}
 			const ready = prepared;
-			return {
+			return enqueueAndWait(p, env, keys, ready.id, jobId !== '', {
 				send: (pipe) => void sendEnqueue(pipe, keys, ready),
 				read: ([reply]) => {
 					const result = parseEnqueue(ready.id, reply);
@@ -103,7 +104,7 @@ export const jobOperations: Record<string, Operation> = {
 						json: { queue: name, id: result.id, enqueued: result.enqueued, duplicate: !result.enqueued, runAt: iso(result.runAt) },
 					};
 				},
-			};
+			});
 		},
 	},
 	dequeue: {
@@ -140,8 +141,13 @@ export const jobOperations: Record<string, Operation> = {
 			const { name, keys } = queueKeys(p, env);
 			const id = p.key('jobId', 'Job ID');
 			const lease = p.string('options.lease', 'Lease', { allowEmpty: true });
+			// Every completion leaves a record, so a waiter learns "done" even without a result.
+			const done = {
+				result: p.options().result === undefined ? null : p.json('options.result', 'Result'),
+				resultTtlMs: p.integerOr('options.resultTtl', 'Result TTL (Seconds)', QUEUE_DEFAULTS.resultTtlMs / 1000, { min: 1, max: 365 * 86_400 }) * 1000,
+			};
 			return {
-				send: (pipe) => void sendComplete(pipe, keys, id, lease),
+				send: (pipe) => void sendComplete(pipe, keys, id, lease, done),
 				read: ([reply]) => {
 					const status = parseComplete(reply);
 					const reason =
@@ -265,10 +271,11 @@ export const jobOperations: Record<string, Operation> = {
 				id: p.string('options.taskId', 'Task ID', { allowEmpty: true }) || undefined,
 			});
 			const list = env.keys.raw(message.list);
-			return {
+			return sendAndWait(p, env, message.taskId, {
 				send: (pipe) => void pipe.lpush(list, message.json),
 				read: () => ({ json: { taskId: message.taskId, task, queue, eta: message.eta } }),
-			};
+			});
 		},
 	},
+	...resultOperations,
 };
