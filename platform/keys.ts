@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
  * | content    | content:{id}                          | text or JSON string, TTL    |
  * | cache      | search:{sha256(normalised query)}     | JSON string, TTL            |
  * | cache      | api:{namespace}:{key}                 | JSON string, TTL            |
- * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes               |
+ * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes, groups       |
  * | rateLimit  | ratelimit:{key}                       | sorted set (sliding window) |
  * | default    | lock:{name}                           | <deadline>:<token>, no TTL  |
  * | default    | {leaderboard}                         | sorted set                  |
@@ -85,6 +85,10 @@ export class KeySchema {
 			dead: `${tag}:dead`,
 			ids: `${tag}:ids`,
 			seq: `${tag}:seq`,
+			groups: `${tag}:groups`,
+			group: `${tag}:group:`,
+			groupFlight: `${tag}:group-flight:`,
+			groupRate: `${tag}:group-rate:`,
 		};
 	}
 
@@ -113,8 +117,16 @@ export interface QueueKeys {
 	dead: string;
 	/** Set of caller-given job ids still live or dead, for de-duplication. */
 	ids: string;
-	/** Counter that orders prioritised jobs of equal priority first-in, first-out. */
+	/** Counter that orders prioritised jobs of equal priority first-in, first-out, and hands out the groups' turns. */
 	seq: string;
+	/** Sorted set of the groups with ready jobs, by turn ('' = the ungrouped jobs), for round robin. */
+	groups: string;
+	/** Prefix: `group + <group>` is the sorted set of that group's ready job ids (by priority, then first in, first out). */
+	group: string;
+	/** Prefix: `groupFlight + <group>` is the sorted set of ids taken from that group (counted while still in flight). */
+	groupFlight: string;
+	/** Prefix: `groupRate + <group>` is the sliding window of that group's takes (TTL: the window). */
+	groupRate: string;
 }
 
 /**

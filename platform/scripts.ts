@@ -69,7 +69,7 @@ declare module 'ioredis' {
 		queueRecover(...args: ScriptArg[]): Result<[promoted: number, recovered: number, buried: number], Context>;
 		queueRelease(...args: ScriptArg[]): Result<'released' | 'missing' | 'stale', Context>;
 		queueRetryDead(...args: ScriptArg[]): Result<number, Context>;
-		queueStats(...args: ScriptArg[]): Result<number[], Context>;
+		queueStats(...args: ScriptArg[]): Result<Array<number | string>, Context>;
 		queueTake(...args: ScriptArg[]): Result<QueueTakeReply, Context>;
 		rateLimitCheck(...args: ScriptArg[]): Result<number[], Context>;
 	}
