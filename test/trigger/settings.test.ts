@@ -96,7 +96,14 @@ describe('a queue worker saved with version 1 (jobQueue, queueOptions, giveUpAft
 			visibilityTimeout: 30,
 			options: { giveUpAfter: 180, defaultMaxAttempts: 7 },
 		});
-		expect(v1).toEqual({ queue: name, maxParallelJobs: 2, visibilityMs: 30_000, giveUpAfterMs: 180_000, defaultMaxAttempts: 7 });
+		expect(v1).toEqual({
+			queue: name,
+			maxParallelJobs: 2,
+			visibilityMs: 30_000,
+			giveUpAfterMs: 180_000,
+			defaultMaxAttempts: 7,
+			groupLimits: { maxInFlight: 0, rateMax: 0, rateWindowMs: 60_000 },
+		});
 		expect(v2).toEqual(v1);
 	});
 

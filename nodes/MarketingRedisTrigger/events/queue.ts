@@ -9,6 +9,7 @@ import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver } from './handover';
 import { NodeOperationError } from '../../shared/n8n';
+import { groupLimitOptions } from '../../shared/group-limits';
 import { TriggerParams } from '../../shared/params';
 import { giveUpOption, QUEUE_GIVE_UP_SECONDS, readQueueSettings, showFor } from './settings';
 import { triggerConfig } from './update-common';
@@ -88,7 +89,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		displayOptions: showFor(EVENT, 'current'),
-		options: [giveUpOption(QUEUE_GIVE_UP_SECONDS), bareMaxAttemptsOption],
+		options: [giveUpOption(QUEUE_GIVE_UP_SECONDS), bareMaxAttemptsOption, ...groupLimitOptions],
 	},
 ];
 
@@ -101,6 +102,7 @@ function jobItem(queue: string, job: Job): IDataObject {
 		maxAttempts: job.maxAttempts,
 		enqueuedAt: job.enqueuedAt === null ? null : new Date(job.enqueuedAt).toISOString(),
 		lastError: job.lastError,
+		group: job.group,
 	};
 }
 
@@ -169,6 +171,7 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		// 0 means "retry forever" here as in the update events; the worker reads an absent budget that way.
 		giveUpAfterMs: settings.giveUpAfterMs > 0 ? settings.giveUpAfterMs : undefined,
 		defaultMaxAttempts: settings.defaultMaxAttempts,
+		groupLimits: settings.groupLimits,
 		describeError: (error) => redact(error instanceof Error ? error.message : String(error), secrets),
 		onError: (error) => ctx.logger.warn(`${label}: ${toPlatformError(error, secrets).message}; retrying`),
 		onSettled: (job, outcome) => {
