@@ -87,8 +87,8 @@ export class KeySchema {
 			seq: `${tag}:seq`,
 			groups: `${tag}:groups`,
 			group: `${tag}:group:`,
-			groupFlight: `${tag}:group-flight:`,
-			groupRate: `${tag}:group-rate:`,
+			groupflight: `${tag}:group-flight:`,
+			grouprate: `${tag}:group-rate:`,
 		};
 	}
 
@@ -123,10 +123,10 @@ export interface QueueKeys {
 	groups: string;
 	/** Prefix: `group + <group>` is the sorted set of that group's ready job ids (by priority, then first in, first out). */
 	group: string;
-	/** Prefix: `groupFlight + <group>` is the sorted set of ids taken from that group (counted while still in flight). */
-	groupFlight: string;
-	/** Prefix: `groupRate + <group>` is the sliding window of that group's takes (TTL: the window). */
-	groupRate: string;
+	/** Prefix: `groupflight + <group>` is the sorted set of ids taken from that group (counted while still in flight). */
+	groupflight: string;
+	/** Prefix: `grouprate + <group>` is the sliding window of that group's takes (TTL: the window). */
+	grouprate: string;
 }
 
 /**

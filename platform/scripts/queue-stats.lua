@@ -1,5 +1,5 @@
 -- A consistent snapshot of one queue's counts (read only).
---@keys waiting claim priority delayed inflight jobs dead groups group groupFlight
+--@keys waiting claim priority delayed inflight jobs dead groups group groupflight
 -- ARGV: 1 max groups listed one by one
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
 --          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none),
@@ -41,7 +41,7 @@ for _, group in ipairs(groups) do
 		considerHead(K_group .. group)
 		if #listed < tonumber(ARGV[1]) * 3 then
 			local flying = 0
-			for _, id in ipairs(redis.call('ZRANGE', K_groupFlight .. group, 0, -1)) do
+			for _, id in ipairs(redis.call('ZRANGE', K_groupflight .. group, 0, -1)) do
 				if redis.call('ZSCORE', K_inflight, id) then flying = flying + 1 end
 			end
 			listed[#listed + 1] = group

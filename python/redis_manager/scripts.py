@@ -38,8 +38,12 @@ SCRIPTS: Mapping[str, ScriptSpec] = {
     "lock_extend": ScriptSpec("lock-extend.lua", ("token", "ttl_ms")),
     "lock_sweep": ScriptSpec("lock-sweep.lua", ("delete",)),
     "rate_limit_check": ScriptSpec("rate-limit-check.lua", ("max_requests", "window_ms", "consume", "nonce")),
-    "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority")),
-    "queue_take": ScriptSpec("queue-take.lua", ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit")),
+    "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority", "group")),
+    "queue_take": ScriptSpec(
+        "queue-take.lua",
+        ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit",
+         "max_in_flight_per_group", "group_rate_max", "group_rate_window_ms"),
+    ),
     "queue_complete": ScriptSpec("queue-complete.lua", ("id", "lease")),
     "queue_fail": ScriptSpec(
         "queue-fail.lua",
@@ -50,7 +54,7 @@ SCRIPTS: Mapping[str, ScriptSpec] = {
     "queue_recover": ScriptSpec("queue-recover.lua", ("default_max_attempts", "move_limit")),
     "queue_retry_dead": ScriptSpec("queue-retry-dead.lua", ("limit", "id")),
     "queue_purge_dead": ScriptSpec("queue-purge-dead.lua", ("limit",)),
-    "queue_stats": ScriptSpec("queue-stats.lua", ()),
+    "queue_stats": ScriptSpec("queue-stats.lua", ("max_groups",)),
 }
 
 

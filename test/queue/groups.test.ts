@@ -130,12 +130,12 @@ describe('fair queues', () => {
 		expect(first.jobs.map((j) => j.payload)).toEqual([0, 1]);
 		const blocked = await queue.dequeue({ groupLimits });
 		expect(blocked.jobs).toEqual([]);
-		const takenAt = Number((await client.zrange(`${keys.groupRate}r`, 0, 0, 'WITHSCORES'))[1]);
+		const takenAt = Number((await client.zrange(`${keys.grouprate}r`, 0, 0, 'WITHSCORES'))[1]);
 		expect(blocked.nextRunAt).toBe(takenAt + 60_000);
-		expect(await client.pttl(`${keys.groupRate}r`)).toBeGreaterThan(0);
+		expect(await client.pttl(`${keys.grouprate}r`)).toBeGreaterThan(0);
 		// Both takes leave the window (their times set an hour back, not waited for).
-		const members = await client.zrange(`${keys.groupRate}r`, 0, -1);
-		for (const member of members) await client.zadd(`${keys.groupRate}r`, takenAt - 3_600_000, member);
+		const members = await client.zrange(`${keys.grouprate}r`, 0, -1);
+		for (const member of members) await client.zadd(`${keys.grouprate}r`, takenAt - 3_600_000, member);
 		expect((await queue.dequeue({ max: 5, groupLimits })).jobs.map((j) => j.payload)).toEqual([2, 3]);
 	});
 
