@@ -121,7 +121,11 @@ export interface QueueKeys {
 	seq: string;
 	/** Sorted set of the groups with ready jobs, by turn ('' = the ungrouped jobs), for round robin. */
 	groups: string;
-	/** Prefix: `group + <group>` is the sorted set of that group's ready job ids (by priority, then first in, first out). */
+	/**
+	 * Prefix: `group + <group>` is the sorted set of that group's ready job ids (by priority, then
+	 * first in, first out). This and the next two are not passed to the scripts, which name them
+	 * from `groups` (platform/scripts/includes/group-keys.lua), so a take carries no extra keys.
+	 */
 	group: string;
 	/** Prefix: `groupflight + <group>` is the sorted set of ids taken from that group (counted while still in flight). */
 	groupflight: string;

@@ -1,5 +1,5 @@
 -- Enqueue one job (envelope built by the caller).
---@keys ids delayed jobs priority seq waiting groups group
+--@keys ids delayed jobs priority seq waiting groups
 -- ARGV: 1 id, 2 envelope JSON, 3 de-duplicate ('1' = refuse an id that is still live or dead),
 --       4 delay ms, 5 run-at epoch ms (0 = none), 6 priority (0 = normal), 7 group ('' = none)
 -- Returns {1, runAt} when enqueued, {0, 0} when the id is a duplicate.

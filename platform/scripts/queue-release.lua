@@ -1,6 +1,6 @@
 -- Hand a job in flight back untouched (a worker shutting down, or a manual test run): it
 -- returns to the head of the queue and the delivery does not count as an attempt.
---@keys inflight meta jobs priority seq waiting groups group
+--@keys inflight meta jobs priority seq waiting groups
 -- ARGV: 1 id, 2 lease ('' = any)
 -- Returns 'released', 'missing' or 'stale'.
 --@include lease.lua

@@ -1,5 +1,5 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
---@keys waiting priority jobs meta dead seq groups group
+--@keys waiting priority jobs meta dead seq groups
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
 --@include requeue.lua

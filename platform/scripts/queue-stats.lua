@@ -1,5 +1,5 @@
 -- A consistent snapshot of one queue's counts (read only).
---@keys waiting claim priority delayed inflight jobs dead groups group groupflight
+--@keys waiting claim priority delayed inflight jobs dead groups
 -- ARGV: 1 max groups listed one by one
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
 --          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none),
@@ -8,6 +8,7 @@
 -- The ungrouped jobs are listed first (name ''), when there are any, with in flight -1: they
 -- are not booked per group while no group is in use, so only the queue's total is known.
 --@include server-time.lua
+--@include group-keys.lua
 local now = serverTimeMs()
 local oldest = -1
 local function consider(raw)
@@ -36,12 +37,12 @@ local named = 0
 for _, group in ipairs(groups) do
 	if group ~= '' then
 		named = named + 1
-		local ready = redis.call('ZCARD', K_group .. group)
+		local ready = redis.call('ZCARD', groupKey('group', group))
 		waiting = waiting + ready
-		considerHead(K_group .. group)
+		considerHead(groupKey('group', group))
 		if #listed < tonumber(ARGV[1]) * 3 then
 			local flying = 0
-			for _, id in ipairs(redis.call('ZRANGE', K_groupflight .. group, 0, -1)) do
+			for _, id in ipairs(redis.call('ZRANGE', groupKey('group-flight', group), 0, -1)) do
 				if redis.call('ZSCORE', K_inflight, id) then flying = flying + 1 end
 			end
 			listed[#listed + 1] = group

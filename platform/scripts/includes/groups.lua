@@ -1,6 +1,7 @@
 --@include priority.lua
+--@include group-keys.lua
 -- Fair queues. A job enqueued with a group waits in that group's own sorted set,
--- K_group .. <group> (job id -> priority score, so priority and first in, first out hold
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
 -- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
 -- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
 -- turn behind everyone else (round robin). Jobs without a group are the group '' (the
@@ -18,11 +19,16 @@ local function nextTurn()
 	return redis.call('INCR', K_seq)
 end
 
--- Puts a ready job into its group and makes sure the group is in the rotation; a group that
--- joins gets the current turn, so it waits at most one job of each group already there.
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
 local function addToGroup(id, raw, group, p, head)
 	redis.call('HSET', K_jobs, id, raw)
 	local score = head and priorityHeadScore(p) or priorityScore(p)
-	redis.call('ZADD', K_group .. group, score, id)
-	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
 end

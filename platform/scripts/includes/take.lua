@@ -1,5 +1,6 @@
 --@include server-time.lua
 --@include housekeeping.lua
+--@include groups.lua
 --@include group-limits.lua
 -- Moves the next job into flight after the housekeeping, and hands it out under a fresh lease
 -- with its visibility deadline in K_inflight.
@@ -42,7 +43,7 @@ end
 -- The next job by the groups' turns: id (nil for a list entry), raw, env and its group; or
 -- only, in fifth place, the earliest time a rate-limited group frees (-1 unknown).
 local function popByTurn(now, limits)
-	if ungroupedReady() then redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, '') end
+	if ungroupedReady() then joinRotation('') end
 	local freeAt = -1
 	for _, group in ipairs(redis.call('ZRANGE', K_groups, 0, GROUP_SCAN - 1)) do
 		local blocked, at = groupBlocked(group, now, limits)
@@ -56,8 +57,8 @@ local function popByTurn(now, limits)
 				id, raw, env = popUngrouped()
 				left = ungroupedReady()
 			else
-				id, raw, env = popHeld(K_group .. group)
-				left = redis.call('EXISTS', K_group .. group) == 1
+				id, raw, env = popHeld(groupKey('group', group))
+				left = redis.call('EXISTS', groupKey('group', group)) == 1
 			end
 			if left then redis.call('ZADD', K_groups, nextTurn(), group) else redis.call('ZREM', K_groups, group) end
 			if raw then return id, raw, env, group end

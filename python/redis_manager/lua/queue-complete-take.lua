@@ -1,8 +1,8 @@
 -- Complete, then take the next job, in one call: a worker's ack of a finished job also
 -- fetches its next one (one round trip per job). The take happens whatever the ack's
 -- outcome: 'stale' or 'missing' only mean the finished job is no longer ours.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq groups group groupflight grouprate
-local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq, K_groups, K_group, K_groupflight, K_grouprate = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq groups
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 -- ARGV: 1 id, 2 lease ('' = whoever holds it), then Dequeue's ARGV (queue-take.lua) from 3
 -- Returns {Complete's reply, Dequeue's reply}
 -- >>> includes/complete.lua
@@ -91,8 +91,19 @@ local function priorityHeadScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296
 end
 -- <<< includes/priority.lua
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
 -- Fair queues. A job enqueued with a group waits in that group's own sorted set,
--- K_group .. <group> (job id -> priority score, so priority and first in, first out hold
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
 -- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
 -- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
 -- turn behind everyone else (round robin). Jobs without a group are the group '' (the
@@ -110,13 +121,18 @@ local function nextTurn()
 	return redis.call('INCR', K_seq)
 end
 
--- Puts a ready job into its group and makes sure the group is in the rotation; a group that
--- joins gets the current turn, so it waits at most one job of each group already there.
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
 local function addToGroup(id, raw, group, p, head)
 	redis.call('HSET', K_jobs, id, raw)
 	local score = head and priorityHeadScore(p) or priorityScore(p)
-	redis.call('ZADD', K_group .. group, score, id)
-	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
 end
 -- <<< includes/groups.lua
 -- Back to waiting: a grouped job to its group, a prioritised job to its lane (its envelope
@@ -188,10 +204,10 @@ end
 -- <<< includes/housekeeping.lua
 -- >>> includes/group-limits.lua
 -- Per-group limits, given by the taker (every consumer of a queue passes the same ones).
--- K_groupflight .. <group> holds the ids taken from the group (id -> take time). It is not
+-- The group's 'group-flight' key holds the ids taken from the group (id -> take time). It is not
 -- told when a job leaves flight (Complete and Fail stay as they are): an id counts only while
 -- it is still in K_inflight, so a crashed worker's job counts until its visibility timeout
--- returns it, and ids of settled jobs are dropped lazily. K_grouprate .. <group> is a sliding
+-- returns it, and ids of settled jobs are dropped lazily. The 'group-rate' key is a sliding
 -- window of the group's takes (lease -> take time), as rate-limit-check.lua keeps for requests.
 
 -- Drops ids that are no longer in flight, looking at up to `count` of the longest held;
@@ -210,14 +226,14 @@ end
 -- job of it is settled).
 local function groupBlocked(group, now, limits)
 	if limits.flight > 0 then
-		local key = K_groupflight .. group
+		local key = groupKey('group-flight', group)
 		if redis.call('ZCARD', key) >= limits.flight then
 			pruneFlight(key, redis.call('ZCARD', key), now)
 			if redis.call('ZCARD', key) >= limits.flight then return true, -1 end
 		end
 	end
 	if limits.rate > 0 then
-		local key = K_grouprate .. group
+		local key = groupKey('group-rate', group)
 		redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limits.window)
 		if redis.call('ZCARD', key) >= limits.rate then
 			local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
@@ -229,11 +245,11 @@ end
 
 -- Books a take against the group's limits (and for Stats' per-group in-flight count).
 local function recordTake(group, id, lease, now, limits)
-	local key = K_groupflight .. group
+	local key = groupKey('group-flight', group)
 	pruneFlight(key, 2, now)
 	redis.call('ZADD', key, now, id)
 	if limits.rate > 0 then
-		local window = K_grouprate .. group
+		local window = groupKey('group-rate', group)
 		redis.call('ZADD', window, now, lease)
 		redis.call('PEXPIRE', window, limits.window)
 	end
@@ -280,7 +296,7 @@ end
 -- The next job by the groups' turns: id (nil for a list entry), raw, env and its group; or
 -- only, in fifth place, the earliest time a rate-limited group frees (-1 unknown).
 local function popByTurn(now, limits)
-	if ungroupedReady() then redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, '') end
+	if ungroupedReady() then joinRotation('') end
 	local freeAt = -1
 	for _, group in ipairs(redis.call('ZRANGE', K_groups, 0, GROUP_SCAN - 1)) do
 		local blocked, at = groupBlocked(group, now, limits)
@@ -294,8 +310,8 @@ local function popByTurn(now, limits)
 				id, raw, env = popUngrouped()
 				left = ungroupedReady()
 			else
-				id, raw, env = popHeld(K_group .. group)
-				left = redis.call('EXISTS', K_group .. group) == 1
+				id, raw, env = popHeld(groupKey('group', group))
+				left = redis.call('EXISTS', groupKey('group', group)) == 1
 			end
 			if left then redis.call('ZADD', K_groups, nextTurn(), group) else redis.call('ZREM', K_groups, group) end
 			if raw then return id, raw, env, group end

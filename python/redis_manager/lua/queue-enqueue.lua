@@ -1,6 +1,6 @@
 -- Enqueue one job (envelope built by the caller).
--- KEYS: ids delayed jobs priority seq waiting groups group
-local K_ids, K_delayed, K_jobs, K_priority, K_seq, K_waiting, K_groups, K_group = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- KEYS: ids delayed jobs priority seq waiting groups
+local K_ids, K_delayed, K_jobs, K_priority, K_seq, K_waiting, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 -- ARGV: 1 id, 2 envelope JSON, 3 de-duplicate ('1' = refuse an id that is still live or dead),
 --       4 delay ms, 5 run-at epoch ms (0 = none), 6 priority (0 = normal), 7 group ('' = none)
 -- Returns {1, runAt} when enqueued, {0, 0} when the id is a duplicate.
@@ -46,8 +46,19 @@ local function priorityHeadScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296
 end
 -- <<< includes/priority.lua
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
 -- Fair queues. A job enqueued with a group waits in that group's own sorted set,
--- K_group .. <group> (job id -> priority score, so priority and first in, first out hold
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
 -- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
 -- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
 -- turn behind everyone else (round robin). Jobs without a group are the group '' (the
@@ -65,13 +76,18 @@ local function nextTurn()
 	return redis.call('INCR', K_seq)
 end
 
--- Puts a ready job into its group and makes sure the group is in the rotation; a group that
--- joins gets the current turn, so it waits at most one job of each group already there.
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
 local function addToGroup(id, raw, group, p, head)
 	redis.call('HSET', K_jobs, id, raw)
 	local score = head and priorityHeadScore(p) or priorityScore(p)
-	redis.call('ZADD', K_group .. group, score, id)
-	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
 end
 -- <<< includes/groups.lua
 local id = ARGV[1]

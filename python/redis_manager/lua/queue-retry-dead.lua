@@ -1,6 +1,6 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
--- KEYS: waiting priority jobs meta dead seq groups group
-local K_waiting, K_priority, K_jobs, K_meta, K_dead, K_seq, K_groups, K_group = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- KEYS: waiting priority jobs meta dead seq groups
+local K_waiting, K_priority, K_jobs, K_meta, K_dead, K_seq, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
 -- >>> includes/requeue.lua
@@ -30,8 +30,19 @@ local function priorityHeadScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296
 end
 -- <<< includes/priority.lua
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
 -- Fair queues. A job enqueued with a group waits in that group's own sorted set,
--- K_group .. <group> (job id -> priority score, so priority and first in, first out hold
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
 -- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
 -- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
 -- turn behind everyone else (round robin). Jobs without a group are the group '' (the
@@ -49,13 +60,18 @@ local function nextTurn()
 	return redis.call('INCR', K_seq)
 end
 
--- Puts a ready job into its group and makes sure the group is in the rotation; a group that
--- joins gets the current turn, so it waits at most one job of each group already there.
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
 local function addToGroup(id, raw, group, p, head)
 	redis.call('HSET', K_jobs, id, raw)
 	local score = head and priorityHeadScore(p) or priorityScore(p)
-	redis.call('ZADD', K_group .. group, score, id)
-	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
 end
 -- <<< includes/groups.lua
 -- Back to waiting: a grouped job to its group, a prioritised job to its lane (its envelope
