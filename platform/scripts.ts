@@ -48,7 +48,7 @@ export type ScriptName = keyof typeof FILES;
 
 export type QueueTakeReply =
 	| [kind: 'job', id: string, envelope: string, attempt: number, maxAttempts: number, lease: string, deadline: number, now: number, lastError: string]
-	| [kind: 'empty', nextRunAt: number, now: number, promoted: number, recovered: number, buried: number];
+	| [kind: 'empty', nextRunAt: number, now: number, promoted: number, recovered: number, buried: number, held: number];
 
 export type QueueCompleteReply = 'done' | 'missing' | 'stale';
 

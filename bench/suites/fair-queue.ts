@@ -15,6 +15,7 @@ import { measureQueueThroughput, type QueueThroughput } from '../lib/queue-throu
 import type { Section } from '../lib/report';
 import type { BenchServer } from '../lib/server';
 import { fmtRate, fmtRatio, median, ratio } from '../lib/stats';
+import { deletePattern } from './queue';
 
 const QUEUE_DB = 3;
 const GROUPS = 100;
@@ -28,14 +29,7 @@ export interface FairQueueFigures {
 	takesForSmallGroups: number;
 }
 
-async function cleanup(raw: Redis, name: string): Promise<void> {
-	let cursor = '0';
-	do {
-		const [next, found] = await raw.scan(cursor, 'MATCH', `*${name}*`, 'COUNT', 1000);
-		cursor = next;
-		if (found.length > 0) await raw.unlink(...found);
-	} while (cursor !== '0');
-}
+const cleanup = (raw: Redis, name: string): Promise<void> => deletePattern(raw, `*${name}*`);
 
 async function throughput(server: BenchServer, jobs: number, workers: number, grouped: boolean): Promise<QueueThroughput> {
 	const name = `bench_fair_${randomBytes(4).toString('hex')}`;

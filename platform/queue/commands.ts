@@ -35,6 +35,8 @@ export interface TakeEmpty {
 	promoted: number;
 	recovered: number;
 	buried: number;
+	/** A group with ready jobs was held back by a per-group limit (waiting on the waiting list would not help). */
+	held: boolean;
 }
 
 export interface PreparedJob {
@@ -150,13 +152,14 @@ function parseJob(reply: Extract<QueueTakeReply, { 0: 'job' }>): Job {
 }
 
 function parseEmpty(reply: Extract<QueueTakeReply, { 0: 'empty' }>): TakeEmpty {
-	const [, next, now, promoted, recovered, buried] = reply;
+	const [, next, now, promoted, recovered, buried, held] = reply;
 	return {
 		nextRunAt: Number(next) >= 0 ? Number(next) : null,
 		now: Number(now),
 		promoted: Number(promoted),
 		recovered: Number(recovered),
 		buried: Number(buried),
+		held: Number(held) === 1,
 	};
 }
 

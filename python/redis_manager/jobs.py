@@ -267,13 +267,15 @@ class JobQueue:
 
     def try_take(self, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS,
                  limits: GroupLimits = NO_LIMITS) -> tuple:
+        """(job, None, False), or (None, ms until the next delayed job or rate-limited group is due
+        or None, whether a group with ready jobs was held back by a limit)."""
         reply = self._run("queue_take", visibility_ms=visibility_ms, bare_id=new_job_id(),
                           lease=new_lease(), default_max_attempts=default_max_attempts, move_limit=MOVE_LIMIT,
                           **limits.args())
         if reply[0] == "job":
-            return _parse_job(self, reply, visibility_ms), None
-        next_run_at, now = int(reply[1]), int(reply[2])
-        return None, (next_run_at - now if next_run_at >= 0 else None)
+            return _parse_job(self, reply, visibility_ms), None, False
+        next_run_at, now, held = int(reply[1]), int(reply[2]), int(reply[6]) == 1
+        return None, (next_run_at - now if next_run_at >= 0 else None), held
 
     def take(self, timeout_s: float, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS,
              limits: GroupLimits = NO_LIMITS) -> Optional[Job]:
@@ -283,14 +285,19 @@ class JobQueue:
         notices them at its next slice, within BLOCK_SLICE_MS.)"""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
-            job, next_due_ms = self.try_take(visibility_ms, default_max_attempts, limits)
+            job, next_due_ms, held = self.try_take(visibility_ms, default_max_attempts, limits)
             left_ms = (deadline - time.monotonic()) * 1000
             if job is not None or left_ms <= 0:
                 return job
             slice_ms = min(left_ms, BLOCK_SLICE_MS)
             if next_due_ms is not None:
                 slice_ms = min(slice_ms, max(10, next_due_ms))
-            self.blocking.blmove(self.keys.waiting, self.keys.claim, max(0.01, slice_ms / 1000), "RIGHT", "LEFT")
+            if held:
+                # A group held back by a limit frees when a job is settled or its window slides;
+                # BLMOVE would return at once while ungrouped jobs wait, so pause instead.
+                time.sleep(slice_ms / 1000)
+            else:
+                self.blocking.blmove(self.keys.waiting, self.keys.claim, max(0.01, slice_ms / 1000), "RIGHT", "LEFT")
 
     def complete(self, job_id: str, lease: str = "") -> str:
         return str(self._run("queue_complete", id=job_id, lease=lease))

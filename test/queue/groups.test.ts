@@ -122,6 +122,17 @@ describe('fair queues', () => {
 		expect((await takeAll(queue)).map((j) => j.payload)).toEqual(['a3', 'a4', 'a5']);
 	});
 
+	it('waits without draining the waiting list while the ungrouped group is at its limit', async () => {
+		const { queue, client, keys } = newQueue();
+		await queue.enqueue([1, 2, 3].map((n) => ({ payload: n })));
+		const groupLimits = { maxInFlight: 1 };
+		expect((await takeAll(queue, { groupLimits })).map((j) => j.payload)).toEqual([1]);
+		const waited = await queue.dequeue({ groupLimits, timeoutMs: 300, blocking: rawClient(config.dbs.queue) });
+		expect(waited.jobs).toEqual([]);
+		// A BLMOVE each round would have moved the waiting jobs to the claim list one by one.
+		expect([await client.llen(keys.waiting), await client.llen(keys.claim)]).toEqual([2, 0]);
+	});
+
 	it('holds a group to its rate and says when it frees; the window slides', async () => {
 		const { queue, client, keys } = newQueue();
 		await queue.enqueue(Array.from({ length: 4 }, (_, n) => ({ payload: n, group: 'r' })));

@@ -11,7 +11,7 @@
 -- jobs, and a group at one of its limits lets its turn pass.
 -- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
 --      or {'empty', next delayed run-at (or when a rate-limited group frees) or -1, now,
---          promoted, recovered, buried}
+--          promoted, recovered, buried, held (1 when a group at a limit has ready jobs)}
 
 -- Groups looked at per take: a take never scans a long rotation, and the groups it passed
 -- over get new turns, so the next takes look further.
@@ -41,13 +41,15 @@ local function ungroupedReady()
 end
 
 -- The next job by the groups' turns: id (nil for a list entry), raw, env and its group; or
--- only, in fifth place, the earliest time a rate-limited group frees (-1 unknown).
+-- only, in fifth and sixth place, the earliest time a rate-limited group frees (-1 unknown)
+-- and whether a group was held back by a limit.
 local function popByTurn(now, limits)
 	if ungroupedReady() then joinRotation('') end
-	local freeAt = -1
+	local freeAt, held = -1, false
 	for _, group in ipairs(redis.call('ZRANGE', K_groups, 0, GROUP_SCAN - 1)) do
 		local blocked, at = groupBlocked(group, now, limits)
 		if blocked then
+			held = true
 			redis.call('ZADD', K_groups, nextTurn(), group)
 			if at >= 0 and (freeAt < 0 or at < freeAt) then freeAt = at end
 		else
@@ -64,7 +66,7 @@ local function popByTurn(now, limits)
 			if raw then return id, raw, env, group end
 		end
 	end
-	return nil, nil, nil, nil, freeAt
+	return nil, nil, nil, nil, freeAt, held
 end
 
 local function takeJob(visibilityMs, bareId, lease, defaultMax, limit, maxFlight, rateMax, rateWindow)
@@ -73,16 +75,16 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit, maxFlight
 	local limits = { flight = maxFlight or 0, rate = rateMax or 0, window = rateWindow or 0 }
 	if limits.window <= 0 then limits.rate = 0 end
 
-	local id, raw, env, group, freeAt
+	local id, raw, env, group, freeAt, held
 	if limits.flight == 0 and limits.rate == 0 and redis.call('EXISTS', K_groups) == 0 then
 		id, raw, env = popUngrouped()
 	else
-		id, raw, env, group, freeAt = popByTurn(now, limits)
+		id, raw, env, group, freeAt, held = popByTurn(now, limits)
 	end
 	if not raw then
 		local nextDue = tonumber(redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')[2]) or -1
 		if freeAt and freeAt >= 0 and (nextDue < 0 or freeAt < nextDue) then nextDue = freeAt end
-		return {'empty', nextDue, now, promoted, recovered, buried}
+		return {'empty', nextDue, now, promoted, recovered, buried, held and 1 or 0}
 	end
 
 	if not id then
