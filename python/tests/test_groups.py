@@ -41,3 +41,12 @@ def test_a_group_rate_limit_holds(manager: RedisManager) -> None:
     assert manager.take_job("rated", timeout=0, group_rate=(2, 60)) is not None
     assert manager.take_job("rated", timeout=0, group_rate=(2, 60)) is None
     assert manager.take_job("rated", timeout=0) is not None
+
+
+def test_a_wait_held_back_by_a_limit_leaves_the_waiting_list_alone(manager: RedisManager, prefix: str) -> None:
+    for n in range(3):
+        manager.enqueue_job("held", n)
+    assert manager.take_job("held", timeout=0, max_in_flight_per_group=1) is not None
+    assert manager.take_job("held", timeout=0.3, max_in_flight_per_group=1) is None
+    raw = manager.client("queue")
+    assert (raw.llen(f"{prefix}queue:held"), raw.llen(f"{{{prefix}queue:held}}:claim")) == (2, 0)

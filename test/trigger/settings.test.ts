@@ -107,6 +107,15 @@ describe('a queue worker saved with version 1 (jobQueue, queueOptions, giveUpAft
 		expect(v2).toEqual(v1);
 	});
 
+	it('reads the per-group limits of a fair queue from the options', async () => {
+		const settings = await settingsOf((p) => readQueueSettings(p, 3), {
+			event: 'jobAvailable',
+			queue: uniquePrefix('g'),
+			options: { maxInFlightPerGroup: 2, groupRateLimit: 10, groupRateWindow: 1.5 },
+		});
+		expect(settings.groupLimits).toEqual({ maxInFlight: 2, rateMax: 10, rateWindowMs: 1500 });
+	});
+
 	it('without options, gives up after the same 10 minutes in both versions', async () => {
 		const v1 = await settingsOf((p) => readQueueSettings(p, 3), { event: 'jobAvailable', jobQueue: 'q' }, 1);
 		const v2 = await settingsOf((p) => readQueueSettings(p, 3), { event: 'jobAvailable', queue: 'q' });
@@ -187,6 +196,18 @@ describe('a bad setting fails the activation with the field, the problem and the
 			{ event: 'jobAvailable', queue: 'q', options: { defaultMaxAttempts: 0 } },
 			/^"Max Attempts for Bare Payloads" must be a positive whole number, got 0$/,
 			/greater than 0/,
+		],
+		[
+			'Max In Flight per Group',
+			{ event: 'jobAvailable', queue: 'q', options: { maxInFlightPerGroup: 2.5 } },
+			/^"Max In Flight per Group" must be a whole number of at least 0, got 2\.5$/,
+			/whole number/,
+		],
+		[
+			'Group Rate Window (Seconds)',
+			{ event: 'jobAvailable', queue: 'q', options: { groupRateLimit: 5, groupRateWindow: 0 } },
+			/^"Group Rate Window \(Seconds\)" must be a number of seconds from 0.001 to 604800, got 0$/,
+			/such as 30/,
 		],
 		['Consumer Group', { event: 'contentUpdateStream', channels: 'c', options: { group: '  ' } }, /^"Consumer Group" is empty$/, /non-empty/],
 		[
