@@ -107,14 +107,18 @@ export function groupLimitArgs(limits: GroupLimits = {}): [number, number, numbe
 }
 
 function takeArgs(options: TakeOptions): ScriptArg[] {
-	return [
+	const args: ScriptArg[] = [
 		options.visibilityMs ?? QUEUE_DEFAULTS.visibilityMs,
 		newJobId(),
 		newLease(),
 		options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts,
 		QUEUE_DEFAULTS.moveLimit,
-		...groupLimitArgs(options.groupLimits),
 	];
+	// No limits, no limit arguments (the script reads absent ones as 0): every argument is
+	// encoded, sent and parsed on each take, and a take without limits is the common one.
+	const limits = groupLimitArgs(options.groupLimits);
+	if (limits.some((n) => n > 0)) args.push(...limits);
+	return args;
 }
 
 export function sendTake<T extends ScriptTarget>(target: T, keys: QueueKeys, options: TakeOptions = {}): Sent<T, QueueTakeReply> {

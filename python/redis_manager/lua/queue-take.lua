@@ -4,7 +4,8 @@
 local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_seq, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 -- ARGV: 1 visibility ms, 2 id for a bare payload, 3 lease token, 4 default max attempts,
 --       5 max jobs moved per housekeeping step, 6 max in flight per group (0 = no limit),
---       7 max takes per group in a window (0 = no limit), 8 that window in ms
+--       7 max takes per group in a window (0 = no limit), 8 that window in ms (6 to 8 may be
+--       left out: no limits)
 -- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
 --      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried, held by a limit (1/0)}
 -- >>> includes/take.lua
