@@ -4,7 +4,7 @@
  * with the machine, the date and the commit. `--smoke` runs tiny sizes in well under 30 s,
  * writes its report to the temp directory and exits non-zero when anything breaks (CI runs it).
  *
- * Options: --smoke, --out <file>, --only batch,ratelimit,queue,results,trigger,resources,
+ * Options: --smoke, --out <file>, --only batch,ratelimit,queue,fair,results,trigger,resources,
  * --profile <dir> (a .cpuprofile per suite, for Chrome DevTools or speedscope; `node --cpu-prof
  * --import tsx bench/index.ts` profiles the whole run instead).
  */
@@ -21,6 +21,7 @@ import { metLabel, markdownTable, renderSection, type Section, type Target } fro
 import { redisBenchmarkAvailable, startBenchServer, type BenchServer } from './lib/server';
 import { fmtMb, fmtMs, fmtPct, fmtRate, fmtRatio, ratio } from './lib/stats';
 import { batchSection, runBatchSuite, type BatchRow } from './suites/batch';
+import { fairQueueSection, runFairQueueSuite, type FairQueueFigures } from './suites/fair-queue';
 import { queueSection, runQueueSuite, type QueueFigures } from './suites/queue';
 import { rateLimitSection, runRateLimitSuite } from './suites/rate-limit';
 import { rateLimitWaitSection, runRateLimitWaitSuite } from './suites/rate-limit-wait';
@@ -96,6 +97,7 @@ interface Outcome {
 	limits?: Array<{ label: string; limit: Limit }>;
 	trigger?: LatencyResult[];
 	queue?: QueueFigures[];
+	fair?: FairQueueFigures[];
 	resources?: ResourceFigures;
 }
 
@@ -160,6 +162,10 @@ function targets(o: Outcome): Target[] {
 				figure: fmtRatio(ratio(q.worker, b.worker)),
 			});
 		}
+	}
+	const fair = o.fair?.[0];
+	if (fair) {
+		out.push({ name: 'Fair queue: two groups of 10 behind a big group all taken within 30 takes', met: fair.takesForSmallGroups <= 30, figure: `${fair.takesForSmallGroups} takes` });
 	}
 	if (o.resources) {
 		const r = o.resources;
@@ -327,6 +333,12 @@ async function main(): Promise<number> {
 			await runSuite('queue throughput vs BullMQ', outcome, async () => {
 				outcome.queue = await runQueueSuite(server, { ...p.queue, log });
 				outcome.sections.push(queueSection(outcome.queue, p.queue.jobs));
+			});
+		}
+		if (want('fair')) {
+			await runSuite('fair queues (groups)', outcome, async () => {
+				outcome.fair = await runFairQueueSuite(server, { ...p.queue, log });
+				outcome.sections.push(fairQueueSection(outcome.fair, p.queue.jobs));
 			});
 		}
 		if (want('results')) {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
  * | content    | content:{id}                          | text or JSON string, TTL    |
  * | cache      | search:{sha256(normalised query)}     | JSON string, TTL            |
  * | cache      | api:{namespace}:{key}                 | JSON string, TTL            |
- * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes               |
+ * | queue      | queue:{name} + {queue:{name}}:*       | job envelopes, groups       |
  * | queue      | {queue:{name}}:result:{job id}        | JSON result record, TTL     |
  * | queue      | celery-task-meta-{task id}            | Celery's result (its DB)    |
  * | rateLimit  | ratelimit:{key}                       | sorted set (sliding window) |
@@ -87,6 +87,10 @@ export class KeySchema {
 			dead: `${tag}:dead`,
 			ids: `${tag}:ids`,
 			seq: `${tag}:seq`,
+			groups: `${tag}:groups`,
+			group: `${tag}:group:`,
+			groupflight: `${tag}:group-flight:`,
+			grouprate: `${tag}:group-rate:`,
 		};
 	}
 
@@ -120,8 +124,20 @@ export interface QueueKeys {
 	dead: string;
 	/** Set of caller-given job ids still live or dead, for de-duplication. */
 	ids: string;
-	/** Counter that orders prioritised jobs of equal priority first-in, first-out. */
+	/** Counter that orders prioritised jobs of equal priority first-in, first-out, and hands out the groups' turns. */
 	seq: string;
+	/** Sorted set of the groups with ready jobs, by turn ('' = the ungrouped jobs), for round robin. */
+	groups: string;
+	/**
+	 * Prefix: `group + <group>` is the sorted set of that group's ready job ids (by priority, then
+	 * first in, first out). This and the next two are not passed to the scripts, which name them
+	 * from `groups` (platform/scripts/includes/group-keys.lua), so a take carries no extra keys.
+	 */
+	group: string;
+	/** Prefix: `groupflight + <group>` is the sorted set of ids taken from that group (counted while still in flight). */
+	groupflight: string;
+	/** Prefix: `grouprate + <group>` is the sliding window of that group's takes (TTL: the window). */
+	grouprate: string;
 }
 
 /**

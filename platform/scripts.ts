@@ -51,7 +51,7 @@ export type ScriptName = keyof typeof FILES;
 
 export type QueueTakeReply =
 	| [kind: 'job', id: string, envelope: string, attempt: number, maxAttempts: number, lease: string, deadline: number, now: number, lastError: string]
-	| [kind: 'empty', nextRunAt: number, now: number, promoted: number, recovered: number, buried: number];
+	| [kind: 'empty', nextRunAt: number, now: number, promoted: number, recovered: number, buried: number, held: number];
 
 export type QueueCompleteReply = 'done' | 'missing' | 'stale';
 
@@ -72,7 +72,7 @@ declare module 'ioredis' {
 		queueRecover(...args: ScriptArg[]): Result<[promoted: number, recovered: number, buried: number], Context>;
 		queueRelease(...args: ScriptArg[]): Result<'released' | 'missing' | 'stale', Context>;
 		queueRetryDead(...args: ScriptArg[]): Result<number, Context>;
-		queueStats(...args: ScriptArg[]): Result<number[], Context>;
+		queueStats(...args: ScriptArg[]): Result<Array<number | string>, Context>;
 		queueTake(...args: ScriptArg[]): Result<QueueTakeReply, Context>;
 		rateLimitCheck(...args: ScriptArg[]): Result<number[], Context>;
 		rateLimitFixedWindow(...args: ScriptArg[]): Result<number[], Context>;

@@ -12,6 +12,8 @@ export interface QueueThroughputOptions {
 	jobs: number;
 	workers: number;
 	payload?: unknown;
+	/** The group of job n (a fair queue); none by default. */
+	group?: (n: number) => string;
 }
 
 export interface QueueThroughput {
@@ -33,7 +35,7 @@ export async function measureQueueThroughput(options: QueueThroughputOptions): P
 	const { client, keys, jobs, workers } = options;
 	const queue = new JobQueue(client, keys);
 	const payload = options.payload ?? { campaign_id: 1, type: 'blog' };
-	const inputs = Array.from({ length: jobs }, () => ({ payload }));
+	const inputs = Array.from({ length: jobs }, (_, n) => ({ payload, group: options.group?.(n) }));
 	const rate = (n: number, ms: number) => Math.round((n * 1000) / Math.max(1, ms));
 
 	let t = Date.now();

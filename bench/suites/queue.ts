@@ -30,7 +30,7 @@ export interface QueueFigures {
 	worker: number;
 }
 
-async function deletePattern(raw: Redis, pattern: string): Promise<void> {
+export async function deletePattern(raw: Redis, pattern: string): Promise<void> {
 	let cursor = '0';
 	do {
 		const [next, found] = await raw.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

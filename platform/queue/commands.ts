@@ -13,6 +13,8 @@ import {
 	type EnqueueResult,
 	type FailOptions,
 	type FailOutcome,
+	type GroupLimits,
+	type GroupStats,
 	type Job,
 	type QueueStats,
 	type RecoverResult,
@@ -34,6 +36,8 @@ export interface TakeEmpty {
 	promoted: number;
 	recovered: number;
 	buried: number;
+	/** A group with ready jobs was held back by a per-group limit (waiting on the waiting list would not help). */
+	held: boolean;
 }
 
 export interface PreparedJob {
@@ -68,6 +72,8 @@ export function prepareEnqueue(input: EnqueueInput): PreparedJob {
 	const runAt = input.runAt === undefined ? 0 : input.runAt;
 	if (!Number.isFinite(runAt) || runAt < 0) throw new QueueInputError('runAt', `must be a time, got ${String(input.runAt)}`);
 	if (input.payload === undefined) throw new QueueInputError('payload', 'is empty');
+	const group = input.group ?? '';
+	if (typeof group !== 'string') throw new QueueInputError('group', `must be text, got ${typeof group}`);
 	// `payload` stays last, and the counters the scripts read stay small numbers.
 	const envelope: Record<string, unknown> = {
 		id,
@@ -77,9 +83,10 @@ export function prepareEnqueue(input: EnqueueInput): PreparedJob {
 		enqueuedAt: Date.now(),
 	};
 	if (priority > 0) envelope.priority = priority;
+	if (group !== '') envelope.group = group;
 	envelope.payload = input.payload;
 	const text = encodeJson(envelope, input.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
-	return { id, args: [id, text, dedup ? '1' : '0', delayMs, Math.floor(runAt), priority] };
+	return { id, args: [id, text, dedup ? '1' : '0', delayMs, Math.floor(runAt), priority, group] };
 }
 
 export function sendEnqueue<T extends ScriptTarget>(target: T, keys: QueueKeys, job: PreparedJob): Sent<T, unknown> {
@@ -91,14 +98,28 @@ export function parseEnqueue(id: string, reply: unknown): EnqueueResult {
 	return { id, enqueued: ok === 1, runAt: ok === 1 ? Number(runAt) : null };
 }
 
+/** The take script's limit arguments: max in flight, max takes per window, window ms (0 = none). */
+export function groupLimitArgs(limits: GroupLimits = {}): [number, number, number] {
+	const maxInFlight = wholeNumber(limits.maxInFlight, 'maxInFlight', 0, 1_000_000, 0);
+	const rateMax = wholeNumber(limits.rateMax, 'rateMax', 0, 1_000_000_000, 0);
+	const windowMs = wholeNumber(limits.rateWindowMs, 'rateWindowMs', 0, 7 * 86_400_000, 0);
+	if (rateMax > 0 && windowMs === 0) throw new QueueInputError('rateWindowMs', 'must be above 0 when rateMax is set');
+	return [maxInFlight, rateMax, windowMs];
+}
+
 function takeArgs(options: TakeOptions): ScriptArg[] {
-	return [
+	const args: ScriptArg[] = [
 		options.visibilityMs ?? QUEUE_DEFAULTS.visibilityMs,
 		newJobId(),
 		newLease(),
 		options.defaultMaxAttempts ?? QUEUE_DEFAULTS.maxAttempts,
 		QUEUE_DEFAULTS.moveLimit,
 	];
+	// No limits, no limit arguments (the script reads absent ones as 0): every argument is
+	// encoded, sent and parsed on each take, and a take without limits is the common one.
+	const limits = groupLimitArgs(options.groupLimits);
+	if (limits.some((n) => n > 0)) args.push(...limits);
+	return args;
 }
 
 export function sendTake<T extends ScriptTarget>(target: T, keys: QueueKeys, options: TakeOptions = {}): Sent<T, QueueTakeReply> {
@@ -110,11 +131,13 @@ function parseJob(reply: Extract<QueueTakeReply, { 0: 'job' }>): Job {
 	let payload: unknown = envelope;
 	let enqueuedAt: number | null = null;
 	let bare = false;
+	let group: string | null = null;
 	const parsed = decodeMaybeJson(envelope);
 	if (parsed !== null && typeof parsed === 'object') {
 		const fields = parsed as Record<string, unknown>;
 		payload = fields.payload ?? null;
 		bare = fields.source === 'bare';
+		if (typeof fields.group === 'string' && fields.group !== '') group = fields.group;
 		// A bare payload's enqueue time is unknown: the wrapper only records when it was taken.
 		enqueuedAt = !bare && typeof fields.enqueuedAt === 'number' ? fields.enqueuedAt : null;
 	}
@@ -128,18 +151,20 @@ function parseJob(reply: Extract<QueueTakeReply, { 0: 'job' }>): Job {
 		visibleAt: Number(deadline),
 		lastError: lastError === '' ? null : lastError,
 		bare,
+		group,
 		envelope,
 	};
 }
 
 function parseEmpty(reply: Extract<QueueTakeReply, { 0: 'empty' }>): TakeEmpty {
-	const [, next, now, promoted, recovered, buried] = reply;
+	const [, next, now, promoted, recovered, buried, held] = reply;
 	return {
 		nextRunAt: Number(next) >= 0 ? Number(next) : null,
 		now: Number(now),
 		promoted: Number(promoted),
 		recovered: Number(recovered),
 		buried: Number(buried),
+		held: Number(held) === 1,
 	};
 }
 
@@ -224,12 +249,19 @@ export function parseRelease(reply: unknown): CompleteOutcome | 'released' {
 	return reply === 'released' ? reply : parseComplete(reply);
 }
 
-export function sendStats<T extends ScriptTarget>(target: T, keys: QueueKeys): Sent<T, unknown> {
-	return target.queueStats(...keysFor('queueStats', keys)) as Sent<T, unknown>;
+/** `maxGroups`: how many groups Stats lists one by one (it counts them all). */
+export function sendStats<T extends ScriptTarget>(target: T, keys: QueueKeys, maxGroups = 100): Sent<T, unknown> {
+	return target.queueStats(...keysFor('queueStats', keys), maxGroups) as Sent<T, unknown>;
 }
 
 export function parseStats(reply: unknown): QueueStats {
-	const [waiting, prioritized, delayed, inFlight, dead, stalled, due, oldest, now, next] = (reply as number[]).map(Number);
+	const values = reply as Array<number | string>;
+	const [waiting, prioritized, delayed, inFlight, dead, stalled, due, oldest, now, next, groups] = values.slice(0, 11).map(Number);
+	const byGroup: GroupStats[] = [];
+	for (let i = 11; i + 2 < values.length; i += 3) {
+		const flying = Number(values[i + 2]);
+		byGroup.push({ group: String(values[i]), waiting: Number(values[i + 1]), inFlight: flying >= 0 ? flying : null });
+	}
 	return {
 		waiting,
 		prioritized,
@@ -241,6 +273,8 @@ export function parseStats(reply: unknown): QueueStats {
 		oldestWaitingAgeMs: oldest >= 0 ? Math.max(0, now - oldest) : null,
 		nextRunAt: next >= 0 ? next : null,
 		now,
+		groups,
+		byGroup,
 	};
 }
 

@@ -1,6 +1,7 @@
 import type { QueueKeys } from '../keys';
 import type { PipelineReply } from '../cluster-pipeline';
 import type { RedisLike } from '../scripts';
+import { sleep } from '../timing';
 import { parseCompleteTake, parseTake, sendCompleteTake, sendTake, type TakeEmpty } from './commands';
 import { QUEUE_DEFAULTS, QueueInputError, type CompleteOutcome, type CompleteResult, type Job, type TakeOptions } from './types';
 
@@ -101,6 +102,12 @@ async function takeRound(
 	return { taken: [both.taken, ...replies.slice(1).map(([, reply]) => parseTake(reply))], completed: both.completed };
 }
 
+/** Sleeps `ms`, looking at `shouldStop` every 100 ms. */
+async function pause(ms: number, shouldStop?: () => boolean): Promise<void> {
+	const until = Date.now() + ms;
+	while (!shouldStop?.() && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
+}
+
 async function waitForJob(
 	client: RedisLike,
 	keys: QueueKeys,
@@ -111,14 +118,18 @@ async function waitForJob(
 	const opened = options.blocking ? undefined : options.openBlocking?.();
 	const blocking = options.blocking ?? opened?.client;
 	if (!blocking) throw new Error('A dequeue that waits needs a dedicated client: pass `blocking` or `openBlocking`');
-	let last: Taken = { empty: empty ?? { nextRunAt: null, now: Date.now(), promoted: 0, recovered: 0, buried: 0 } };
+	let last: Taken = { empty: empty ?? { nextRunAt: null, now: Date.now(), promoted: 0, recovered: 0, buried: 0, held: false } };
 	try {
 		for (;;) {
 			const left = deadline - Date.now();
 			if (left <= 0 || options.shouldStop?.()) return last;
 			let slice = Math.min(left, QUEUE_DEFAULTS.blockSliceMs);
 			if ('empty' in last && last.empty.nextRunAt !== null) slice = Math.min(slice, Math.max(10, last.empty.nextRunAt - last.empty.now));
-			await blocking.blmove(keys.waiting, keys.claim, 'RIGHT', 'LEFT', Math.max(0.01, slice / 1000));
+			// A group held back by a limit frees when a job of it is settled or its window slides, not
+			// when a job is pushed; BLMOVE would return at once while ungrouped jobs wait (moving
+			// them all to the claim list), so pause for the slice instead.
+			if ('empty' in last && last.empty.held) await pause(slice, options.shouldStop);
+			else await blocking.blmove(keys.waiting, keys.claim, 'RIGHT', 'LEFT', Math.max(0.01, slice / 1000));
 			last = parseTake(await sendTake(client, keys, options));
 			if ('job' in last) return last;
 		}

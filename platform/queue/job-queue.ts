@@ -89,8 +89,9 @@ export class JobQueue {
 		return parseRelease(await sendRelease(this.client, this.keys, id, lease));
 	}
 
-	async stats(): Promise<QueueStats> {
-		return parseStats(await sendStats(this.client, this.keys));
+	/** Counts, with up to `maxGroups` groups listed one by one. */
+	async stats(maxGroups?: number): Promise<QueueStats> {
+		return parseStats(await sendStats(this.client, this.keys, maxGroups));
 	}
 
 	/** Returns expired in-flight jobs and due delayed jobs to waiting, until none are left. */

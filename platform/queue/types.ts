@@ -40,6 +40,12 @@ export interface EnqueueInput {
 	/** Base of the exponential retry backoff. */
 	backoffMs?: number;
 	maxValueBytes?: number;
+	/**
+	 * Fair queues: takes rotate over the groups with ready jobs (for example one per client
+	 * account), so a big group cannot hold the others back. Empty or absent: the ungrouped
+	 * jobs, which form a group of their own and stay in the waiting list Python reads.
+	 */
+	group?: string;
 }
 
 export interface EnqueueResult {
@@ -66,6 +72,8 @@ export interface Job {
 	lastError: string | null;
 	/** True when a producer pushed plain JSON without an envelope (the id was generated). */
 	bare: boolean;
+	/** The job's group, or null for an ungrouped job. */
+	group: string | null;
 	/** The envelope exactly as stored. */
 	envelope: string;
 }
@@ -74,6 +82,21 @@ export interface TakeOptions {
 	visibilityMs?: number;
 	/** Max attempts of bare payloads (pushed without an envelope). */
 	defaultMaxAttempts?: number;
+	/** Per-group limits; every consumer of a queue should pass the same ones (see GroupLimits). */
+	groupLimits?: GroupLimits;
+}
+
+/**
+ * Limits that hold for each group of a queue, the ungrouped jobs included (0 or absent = none).
+ * They are options of the taker, checked inside the take script against the queue's shared
+ * counts, so any number of consumers that pass the same limits keep them together.
+ */
+export interface GroupLimits {
+	/** At most this many jobs of one group in flight at once. */
+	maxInFlight?: number;
+	/** At most this many takes from one group per `rateWindowMs` (a sliding window). */
+	rateMax?: number;
+	rateWindowMs?: number;
 }
 
 export type CompleteOutcome = 'done' | 'missing' | 'stale';
@@ -113,6 +136,18 @@ export interface QueueStats {
 	oldestWaitingAgeMs: number | null;
 	nextRunAt: number | null;
 	now: number;
+	/** Named groups with ready jobs. */
+	groups: number;
+	/** The ungrouped jobs first (group ''), then groups in turn order, at most `Stats`' group limit. */
+	byGroup: GroupStats[];
+}
+
+export interface GroupStats {
+	group: string;
+	/** Ready to be taken (prioritised ones included). */
+	waiting: number;
+	/** Null for the ungrouped jobs, which are only counted in the queue's total. */
+	inFlight: number | null;
 }
 
 export interface RecoverResult {

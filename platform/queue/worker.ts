@@ -2,7 +2,7 @@ import type { RedisLike } from '../scripts';
 import { sleep } from '../timing';
 import { sendExtend } from './commands';
 import type { JobQueue } from './job-queue';
-import { QUEUE_DEFAULTS, type CompleteOutcome, type CompleteResult, type FailOutcome, type Job } from './types';
+import { QUEUE_DEFAULTS, type CompleteOutcome, type CompleteResult, type FailOutcome, type GroupLimits, type Job } from './types';
 
 /**
  * The consuming loop shared by the queue-worker trigger, the crash test and the bench.
@@ -30,6 +30,8 @@ export interface WorkerOptions {
 	visibilityMs?: number;
 	/** Max attempts of bare payloads (pushed without an envelope). */
 	defaultMaxAttempts?: number;
+	/** Per-group limits of every take (fair queues). */
+	groupLimits?: GroupLimits;
 	/** Extend the deadline of running jobs every visibility/3 (on by default). */
 	heartbeat?: boolean;
 	/** Called with each error of the loop (it keeps retrying with backoff). */
@@ -125,7 +127,7 @@ export class QueueWorker {
 	}
 
 	private takeOptions() {
-		return { visibilityMs: this.visibilityMs, defaultMaxAttempts: this.options.defaultMaxAttempts };
+		return { visibilityMs: this.visibilityMs, defaultMaxAttempts: this.options.defaultMaxAttempts, groupLimits: this.options.groupLimits };
 	}
 
 	private async loop(): Promise<void> {

@@ -1,6 +1,6 @@
 -- Recover Stalled: the housekeeping every Dequeue does (includes/housekeeping.lua), on its
 -- own, for monitoring or to drain a queue nobody takes from.
---@keys waiting priority delayed inflight jobs meta dead seq
+--@keys waiting priority delayed inflight jobs meta dead seq groups
 -- ARGV: 1 max attempts of bare payloads, 2 max jobs moved per kind in this call
 -- Returns {promoted, recovered, buried}
 --@include server-time.lua

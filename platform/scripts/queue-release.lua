@@ -1,6 +1,6 @@
 -- Hand a job in flight back untouched (a worker shutting down, or a manual test run): it
 -- returns to the head of the queue and the delivery does not count as an attempt.
---@keys inflight meta jobs priority seq waiting
+--@keys inflight meta jobs priority seq waiting groups
 -- ARGV: 1 id, 2 lease ('' = any)
 -- Returns 'released', 'missing' or 'stale'.
 --@include lease.lua
@@ -19,5 +19,5 @@ end
 local raw = redis.call('HGET', K_jobs, id)
 if not raw then return 'missing' end
 local ok, env = pcall(cjson.decode, raw)
-requeue(id, raw, priorityOf(ok and env), true)
+requeue(id, raw, ok and env, true)
 return 'released'

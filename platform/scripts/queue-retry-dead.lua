@@ -1,5 +1,5 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
---@keys waiting priority jobs meta dead seq
+--@keys waiting priority jobs meta dead seq groups
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
 --@include requeue.lua
@@ -16,7 +16,7 @@ local function revive(entry)
 	-- Its dead record would tell a later reader the job ended while it runs again.
 	redis.call('DEL', resultKey(dead.id))
 	local okJob, env = pcall(cjson.decode, dead.job)
-	requeue(dead.id, dead.job, priorityOf(okJob and env), false)
+	requeue(dead.id, dead.job, okJob and env, false)
 end
 
 if ARGV[2] ~= '' then

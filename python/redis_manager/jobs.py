@@ -56,6 +56,26 @@ class EnqueueOptions:
     priority: int = 0
     max_attempts: int = MAX_ATTEMPTS
     backoff_ms: int = BACKOFF_MS
+    # Fair queues: takes rotate over the groups with ready jobs; "" = the ungrouped jobs.
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class GroupLimits:
+    """Per-group limits of a take, as the node's "Max In Flight per Group" and "Max Jobs per
+    Group per Window": checked in the take script against the queue's shared counts, so
+    workers that pass the same limits keep them together (0 = no limit)."""
+
+    max_in_flight: int = 0
+    rate_max: int = 0
+    rate_window_ms: int = 0
+
+    def args(self) -> Dict[str, int]:
+        return {"max_in_flight_per_group": self.max_in_flight, "group_rate_max": self.rate_max,
+                "group_rate_window_ms": self.rate_window_ms if self.rate_max > 0 else 0}
+
+
+NO_LIMITS = GroupLimits()
 
 
 def build_envelope(job_id: str, payload: Any, options: EnqueueOptions, max_bytes: int) -> str:
@@ -69,6 +89,8 @@ def build_envelope(job_id: str, payload: Any, options: EnqueueOptions, max_bytes
     }
     if options.priority > 0:
         envelope["priority"] = options.priority
+    if options.group:
+        envelope["group"] = options.group
     envelope["payload"] = payload
     return encode_json(envelope, max_bytes, "the job")
 
@@ -84,6 +106,7 @@ def enqueue(client: redis.Redis, scripts: ScriptRunner, queue: QueueKeys, payloa
         "delay_ms": options.delay_ms,
         "run_at": options.run_at_ms,
         "priority": options.priority,
+        "group": options.group,
     })
     return job_id if int(ok) == 1 else None
 
@@ -114,6 +137,8 @@ class Job:
     # True when a producer pushed plain JSON without an envelope (the id was generated).
     bare: bool
     envelope: str
+    # The job's group, or None for an ungrouped job.
+    group: Optional[str]
     visibility_ms: int
     _queue: "JobQueue" = field(repr=False, compare=False)
     _settled: Optional[str] = field(default=None, repr=False, compare=False)
@@ -212,10 +237,13 @@ def _parse_job(queue: "JobQueue", reply: list, visibility_ms: int) -> Job:
     payload: Any = envelope
     enqueued_at: Optional[int] = None
     bare = False
+    group: Optional[str] = None
     try:
         parsed = decode_json_strict(envelope)
         payload = parsed.get("payload")
         bare = parsed.get("source") == "bare"
+        if isinstance(parsed.get("group"), str) and parsed["group"]:
+            group = parsed["group"]
         # A bare payload's enqueue time is unknown: the wrapper only records when it was taken.
         if isinstance(parsed.get("enqueuedAt"), int) and not bare:
             enqueued_at = parsed["enqueuedAt"]
@@ -223,7 +251,7 @@ def _parse_job(queue: "JobQueue", reply: list, visibility_ms: int) -> Job:
         pass
     return Job(queue_name=queue.name, id=job_id, payload=payload, attempt=int(attempt), max_attempts=int(max_attempts),
                enqueued_at=enqueued_at, lease=lease, visible_at=int(deadline), last_error=last_error or None,
-               bare=bare, envelope=envelope, visibility_ms=visibility_ms, _queue=queue)
+               bare=bare, envelope=envelope, group=group, visibility_ms=visibility_ms, _queue=queue)
 
 
 class JobQueue:
@@ -242,28 +270,39 @@ class JobQueue:
     def _run(self, script: str, **args: Any) -> Any:
         return self.scripts.run(self.client, script, self._named, args)
 
-    def try_take(self, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS) -> tuple:
+    def try_take(self, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS,
+                 limits: GroupLimits = NO_LIMITS) -> tuple:
+        """(job, None, False), or (None, ms until the next delayed job or rate-limited group is due
+        or None, whether a group with ready jobs was held back by a limit)."""
         reply = self._run("queue_take", visibility_ms=visibility_ms, bare_id=new_job_id(),
-                          lease=new_lease(), default_max_attempts=default_max_attempts, move_limit=MOVE_LIMIT)
+                          lease=new_lease(), default_max_attempts=default_max_attempts, move_limit=MOVE_LIMIT,
+                          **limits.args())
         if reply[0] == "job":
-            return _parse_job(self, reply, visibility_ms), None
-        next_run_at, now = int(reply[1]), int(reply[2])
-        return None, (next_run_at - now if next_run_at >= 0 else None)
+            return _parse_job(self, reply, visibility_ms), None, False
+        next_run_at, now, held = int(reply[1]), int(reply[2]), int(reply[6]) == 1
+        return None, (next_run_at - now if next_run_at >= 0 else None), held
 
-    def take(self, timeout_s: float, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS) -> Optional[Job]:
+    def take(self, timeout_s: float, visibility_ms: int, default_max_attempts: int = MAX_ATTEMPTS,
+             limits: GroupLimits = NO_LIMITS) -> Optional[Job]:
         """Waits up to timeout_s: BLMOVE moves the next waiting job into the queue's claim
         list and the take script claims it from there; a crash in between leaves it in the
-        claim list, which every take drains first."""
+        claim list, which every take drains first. (Grouped jobs do not wake BLMOVE: a wait
+        notices them at its next slice, within BLOCK_SLICE_MS.)"""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
-            job, next_due_ms = self.try_take(visibility_ms, default_max_attempts)
+            job, next_due_ms, held = self.try_take(visibility_ms, default_max_attempts, limits)
             left_ms = (deadline - time.monotonic()) * 1000
             if job is not None or left_ms <= 0:
                 return job
             slice_ms = min(left_ms, BLOCK_SLICE_MS)
             if next_due_ms is not None:
                 slice_ms = min(slice_ms, max(10, next_due_ms))
-            self.blocking.blmove(self.keys.waiting, self.keys.claim, max(0.01, slice_ms / 1000), "RIGHT", "LEFT")
+            if held:
+                # A group held back by a limit frees when a job is settled or its window slides;
+                # BLMOVE would return at once while ungrouped jobs wait, so pause instead.
+                time.sleep(slice_ms / 1000)
+            else:
+                self.blocking.blmove(self.keys.waiting, self.keys.claim, max(0.01, slice_ms / 1000), "RIGHT", "LEFT")
 
     def complete(self, job_id: str, lease: str = "", result: Any = _NO_RESULT,
                  result_ttl_ms: int = RESULT_TTL_MS) -> str:
@@ -319,11 +358,17 @@ class JobQueue:
         """The newest dead jobs: id, error, attempt, maxAttempts, failedAt and the envelope."""
         return [decode_json_strict(text) for text in self.client.lrange(self.keys.dead, 0, max(0, count - 1))]
 
-    def stats(self) -> Dict[str, Any]:
-        """The node's Queue Stats figures."""
-        waiting, prioritized, delayed, in_flight, dead, stalled, due, oldest, now, next_run = (
-            int(v) for v in self._run("queue_stats")
+    def stats(self, max_groups: int = 100) -> Dict[str, Any]:
+        """The node's Queue Stats figures, with up to max_groups groups listed one by one."""
+        reply = self._run("queue_stats", max_groups=max_groups)
+        waiting, prioritized, delayed, in_flight, dead, stalled, due, oldest, now, next_run, groups = (
+            int(v) for v in reply[:11]
         )
+        by_group = [
+            {"group": str(reply[i]), "waiting": int(reply[i + 1]),
+             "inFlight": int(reply[i + 2]) if int(reply[i + 2]) >= 0 else None}
+            for i in range(11, len(reply) - 2, 3)
+        ]
         return {
             "waiting": waiting,
             "prioritized": prioritized,
@@ -335,4 +380,6 @@ class JobQueue:
             "oldestWaitingAgeMs": max(0, now - oldest) if oldest >= 0 else None,
             "nextRunAt": next_run if next_run >= 0 else None,
             "now": now,
+            "groups": groups,
+            "byGroup": by_group,
         }

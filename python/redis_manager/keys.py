@@ -51,7 +51,8 @@ def queue_name_problem(name: str) -> str:
 
 @dataclass(frozen=True)
 class QueueKeys:
-    """The keys of one queue; every key but `waiting` uses `{waiting}` as its Cluster hash tag."""
+    """The keys of one queue; every key but `waiting` uses `{waiting}` as its Cluster hash tag.
+    `group`, `groupflight` and `grouprate` are prefixes: the group's name follows them."""
 
     waiting: str
     claim: str
@@ -63,9 +64,14 @@ class QueueKeys:
     dead: str
     ids: str
     seq: str
+    groups: str
+    group: str
+    groupflight: str
+    grouprate: str
 
     def names(self) -> Tuple[str, ...]:
-        return ("waiting", "claim", "priority", "delayed", "inflight", "jobs", "meta", "dead", "ids", "seq")
+        return ("waiting", "claim", "priority", "delayed", "inflight", "jobs", "meta", "dead", "ids", "seq",
+                "groups", "group", "groupflight", "grouprate")
 
     def result(self, job_id: str) -> str:
         """The job's result record (platform/keys.ts jobResultKey; includes/result.lua)."""
@@ -137,6 +143,10 @@ class KeySchema:
             dead=f"{tag}:dead",
             ids=f"{tag}:ids",
             seq=f"{tag}:seq",
+            groups=f"{tag}:groups",
+            group=f"{tag}:group:",
+            groupflight=f"{tag}:group-flight:",
+            grouprate=f"{tag}:group-rate:",
         )
 
     def updates_stream(self, channel: str) -> str:

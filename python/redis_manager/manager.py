@@ -25,7 +25,7 @@ from .config import ROLES, Settings, env_fingerprint, settings_from_env
 from .connections import Connections
 from .health import read_health
 from .jobs import EnqueueOptions, Job, JobQueue
-from .keys import KeySchema, normalise_query
+from .keys import KeySchema, normalise_query, trim_identifier
 from .scripts import ScriptRunner
 
 
@@ -185,10 +185,11 @@ class RedisManager:
 
     def enqueue_job(self, queue_name: str, job_data: Any, job_id: Optional[str] = None, delay: float = 0,
                     run_at: Optional[float] = None, priority: int = 0, max_attempts: int = jobs.MAX_ATTEMPTS,
-                    backoff: float = jobs.BACKOFF_MS / 1000) -> Optional[str]:
+                    backoff: float = jobs.BACKOFF_MS / 1000, group: Optional[str] = None) -> Optional[str]:
         """Enqueues job_data (any JSON value) in the node's envelope; returns the job id, or
         None when job_id was given and that job is still waiting, delayed, in flight or dead.
-        delay/backoff in seconds, run_at in epoch seconds, priority 0-100 (higher first)."""
+        delay/backoff in seconds, run_at in epoch seconds, priority 0-100 (higher first);
+        group (e.g. the client account id) makes takes rotate fairly over the groups."""
         options = EnqueueOptions(
             job_id=None if job_id is None else identifier(job_id, "job_id"),
             delay_ms=whole_number(_ms(delay, "delay"), "delay in ms", 0, 10 * 365 * 86_400_000),
@@ -196,17 +197,28 @@ class RedisManager:
             priority=whole_number(priority, "priority", 0, jobs.MAX_PRIORITY),
             max_attempts=whole_number(max_attempts, "max_attempts", 1, 1000),
             backoff_ms=whole_number(_ms(backoff, "backoff"), "backoff in ms", 0, jobs.MAX_BACKOFF_MS),
+            group=_group(group),
         )
         q = self.job_queue(queue_name)
         return jobs.enqueue(q.client, self.scripts, q.keys, job_data, options, self.max_value_bytes)
 
-    def take_job(self, queue_name: str, timeout: float = 5, visibility_timeout: float = jobs.VISIBILITY_MS / 1000) -> Optional[Job]:
+    def take_job(self, queue_name: str, timeout: float = 5, visibility_timeout: float = jobs.VISIBILITY_MS / 1000,
+                 max_in_flight_per_group: int = 0, group_rate: Optional[Tuple[int, float]] = None) -> Optional[Job]:
         """At least once: the next job, waiting up to `timeout` s, or None. Settle it with
         `with job:` (completes on success, fails with the exception), or job.complete() /
         job.fail(error). A job not settled within visibility_timeout s (its worker died)
-        is handed out again; `with job:` extends the deadline while the block runs."""
+        is handed out again; `with job:` extends the deadline while the block runs.
+        Fair queues: at most max_in_flight_per_group jobs of one group in flight, and at most
+        group_rate = (jobs, seconds) taken per group in a sliding window (the node's trigger
+        options of the same names; give every worker of a queue the same)."""
         visibility_ms = whole_number(_ms(visibility_timeout, "visibility_timeout"), "visibility_timeout in ms", 100, 86_400_000)
-        return self.job_queue(queue_name).take(_seconds(timeout), visibility_ms)
+        rate_max, rate_window_ms = 0, 0
+        if group_rate is not None:
+            rate_max = whole_number(group_rate[0], "group_rate jobs", 1, 1_000_000_000)
+            rate_window_ms = whole_number(_ms(group_rate[1], "group_rate seconds"), "group_rate window in ms", 1, 7 * 86_400_000)
+        limits = jobs.GroupLimits(whole_number(max_in_flight_per_group, "max_in_flight_per_group", 0, 1_000_000),
+                                  rate_max, rate_window_ms)
+        return self.job_queue(queue_name).take(_seconds(timeout), visibility_ms, limits=limits)
 
     def dequeue_job(self, queue_name: str, timeout: float = 5) -> Any:
         """At most once, as the guide's dequeue_job: the next job's payload (what was
@@ -346,6 +358,13 @@ class RedisManager:
 def _glob_escape(text: str) -> str:
     # SCAN MATCH would read a prefix's * ? [ ] as patterns.
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _group(value: Any) -> str:
+    """A job's group, trimmed like the node's Group field; empty (or only whitespace) = none."""
+    if value is None or (isinstance(value, str) and trim_identifier(value) == ""):
+        return ""
+    return identifier(value, "group")
 
 
 def _ms(seconds: Any, label: str) -> int:

@@ -41,8 +41,12 @@ SCRIPTS: Mapping[str, ScriptSpec] = {
     "rate_limit_token_bucket": ScriptSpec("rate-limit-token-bucket.lua", ("capacity", "refill_per_second", "consume", "ticket", "lease_ms")),
     "rate_limit_fixed_window": ScriptSpec("rate-limit-fixed-window.lua", ("max_requests", "window_ms", "consume", "ticket", "lease_ms")),
     "rate_limit_leave": ScriptSpec("rate-limit-leave.lua", ("ticket",)),
-    "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority")),
-    "queue_take": ScriptSpec("queue-take.lua", ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit")),
+    "queue_enqueue": ScriptSpec("queue-enqueue.lua", ("id", "envelope", "dedup", "delay_ms", "run_at", "priority", "group")),
+    "queue_take": ScriptSpec(
+        "queue-take.lua",
+        ("visibility_ms", "bare_id", "lease", "default_max_attempts", "move_limit",
+         "max_in_flight_per_group", "group_rate_max", "group_rate_window_ms"),
+    ),
     "queue_complete": ScriptSpec("queue-complete.lua", ("id", "lease", "result", "result_ttl_ms")),
     "queue_fail": ScriptSpec(
         "queue-fail.lua",
@@ -53,7 +57,7 @@ SCRIPTS: Mapping[str, ScriptSpec] = {
     "queue_recover": ScriptSpec("queue-recover.lua", ("default_max_attempts", "move_limit")),
     "queue_retry_dead": ScriptSpec("queue-retry-dead.lua", ("limit", "id")),
     "queue_purge_dead": ScriptSpec("queue-purge-dead.lua", ("limit",)),
-    "queue_stats": ScriptSpec("queue-stats.lua", ()),
+    "queue_stats": ScriptSpec("queue-stats.lua", ("max_groups",)),
 }
 
 

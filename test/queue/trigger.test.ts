@@ -133,6 +133,34 @@ describe('Job Available on Queue trigger', () => {
 		}
 	});
 
+	it('runs a fair queue: groups take turns, Max In Flight per Group holds across parallel executions', async () => {
+		const name = uniquePrefix('tq');
+		const queue = queueFor(name);
+		await queue.enqueue(Array.from({ length: 12 }, (_, n) => ({ payload: { n }, group: 'big' })));
+		await queue.enqueue([{ payload: { n: 0 }, group: 'small' }]);
+		const running = new Map<string, number>();
+		let peak = 0;
+		const t = await startTrigger(
+			{ queue: name, maxParallelJobs: 4, visibilityTimeout: 30, options: { maxInFlightPerGroup: 2 } },
+			(json) => {
+				const group = String(json.group);
+				running.set(group, (running.get(group) ?? 0) + 1);
+				peak = Math.max(peak, running.get(group) ?? 0);
+				setTimeout(() => running.set(group, (running.get(group) ?? 1) - 1), 14);
+				return { ms: 15 };
+			},
+		);
+		try {
+			await until(async () => t.emitted.length === 13 && (await queue.stats()).inFlight === 0, 'every job');
+			// The small group's job is among the first jobs, not behind the big group's twelve.
+			expect(t.emitted.slice(0, 3).map((e) => e.json.group)).toContain('small');
+			expect(peak).toBeLessThanOrEqual(2);
+			expect(t.stats().maxActive).toBeLessThanOrEqual(3);
+		} finally {
+			await t.response.closeFunction?.();
+		}
+	});
+
 	it('fails a job whose execution fails: retried, then dead-lettered with the error', async () => {
 		const name = uniquePrefix('tq');
 		const queue = queueFor(name);

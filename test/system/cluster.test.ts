@@ -273,6 +273,15 @@ const CASES: Record<string, (t: Tools) => Promise<void>> = {
 		const result = await t.run({ resource: 'job', operation: 'dequeue', queue: '={{ $json.queue }}', timeout: 0, visibilityTimeout: 60 }, queues.map((queue) => ({ queue })));
 		expect(result.outputs[0].map((o) => o.queue)).toEqual(queues);
 		expect(result.outputs[0].every((o) => typeof o.lease === 'string')).toBe(true);
+		// Fair queues: a group's keys are named inside the scripts, in the queue's slot.
+		await t.run({ resource: 'job', operation: 'enqueue', queue: '={{ $json.queue }}', payload: '{"a":1}', options: { group: 'acct' } }, queues.map((queue) => ({ queue })));
+		const grouped = await t.run(
+			{ resource: 'job', operation: 'dequeue', queue: '={{ $json.queue }}', timeout: 0, visibilityTimeout: 60, options: { maxInFlightPerGroup: 1, groupRateLimit: 5 } },
+			queues.map((queue) => ({ queue })),
+		);
+		expect(grouped.outputs[0].map((o) => [o.queue, o.group])).toEqual(queues.map((q) => [q, 'acct']));
+		const stats = await t.run({ resource: 'job', operation: 'stats', queue: '={{ $json.queue }}' }, queues.map((queue) => ({ queue })));
+		expect(stats.outputs[0].map((o) => o.byGroup)).toEqual(queues.map(() => []));
 	},
 	'job.complete': async (t) => {
 		const queues = t.ids(6, 'q');

@@ -96,8 +96,24 @@ describe('a queue worker saved with version 1 (jobQueue, queueOptions, giveUpAft
 			visibilityTimeout: 30,
 			options: { giveUpAfter: 180, defaultMaxAttempts: 7 },
 		});
-		expect(v1).toEqual({ queue: name, maxParallelJobs: 2, visibilityMs: 30_000, giveUpAfterMs: 180_000, defaultMaxAttempts: 7 });
+		expect(v1).toEqual({
+			queue: name,
+			maxParallelJobs: 2,
+			visibilityMs: 30_000,
+			giveUpAfterMs: 180_000,
+			defaultMaxAttempts: 7,
+			groupLimits: { maxInFlight: 0, rateMax: 0, rateWindowMs: 60_000 },
+		});
 		expect(v2).toEqual(v1);
+	});
+
+	it('reads the per-group limits of a fair queue from the options', async () => {
+		const settings = await settingsOf((p) => readQueueSettings(p, 3), {
+			event: 'jobAvailable',
+			queue: uniquePrefix('g'),
+			options: { maxInFlightPerGroup: 2, groupRateLimit: 10, groupRateWindow: 1.5 },
+		});
+		expect(settings.groupLimits).toEqual({ maxInFlight: 2, rateMax: 10, rateWindowMs: 1500 });
 	});
 
 	it('without options, gives up after the same 10 minutes in both versions', async () => {
@@ -191,6 +207,18 @@ describe('a bad setting fails the activation with the field, the problem and the
 			{ event: 'jobAvailable', queue: 'q', options: { defaultMaxAttempts: 0 } },
 			/^"Max Attempts for Bare Payloads" must be a positive whole number, got 0$/,
 			/greater than 0/,
+		],
+		[
+			'Max In Flight per Group',
+			{ event: 'jobAvailable', queue: 'q', options: { maxInFlightPerGroup: 2.5 } },
+			/^"Max In Flight per Group" must be a whole number of at least 0, got 2\.5$/,
+			/whole number/,
+		],
+		[
+			'Group Rate Window (Seconds)',
+			{ event: 'jobAvailable', queue: 'q', options: { groupRateLimit: 5, groupRateWindow: 0 } },
+			/^"Group Rate Window \(Seconds\)" must be a number of seconds from 0.001 to 604800, got 0$/,
+			/such as 30/,
 		],
 		['Consumer Group', { event: 'contentUpdateStream', channels: 'c', options: { group: '  ' } }, /^"Consumer Group" is empty$/, /non-empty/],
 		[

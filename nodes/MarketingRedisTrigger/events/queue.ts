@@ -9,6 +9,7 @@ import { activationKey, register, stopPrevious } from './activations';
 import type { TriggerEvent } from './event';
 import { handOver } from './handover';
 import { NodeOperationError } from '../../shared/n8n';
+import { groupLimitOptions } from '../../shared/group-limits';
 import { TriggerParams } from '../../shared/params';
 import { giveUpOption, QUEUE_GIVE_UP_SECONDS, readQueueSettings, showFor } from './settings';
 import { triggerConfig } from './update-common';
@@ -91,6 +92,7 @@ const properties: INodeProperties[] = [
 		options: [
 			giveUpOption(QUEUE_GIVE_UP_SECONDS),
 			bareMaxAttemptsOption,
+			...groupLimitOptions,
 			{
 				displayName: 'Store Result',
 				name: 'storeResult',
@@ -131,6 +133,7 @@ function jobItem(queue: string, job: Job): IDataObject {
 		maxAttempts: job.maxAttempts,
 		enqueuedAt: job.enqueuedAt === null ? null : new Date(job.enqueuedAt).toISOString(),
 		lastError: job.lastError,
+		group: job.group,
 	};
 }
 
@@ -207,6 +210,7 @@ async function startJobWorker(ctx: ITriggerFunctions): Promise<ITriggerResponse>
 		// 0 means "retry forever" here as in the update events; the worker reads an absent budget that way.
 		giveUpAfterMs: settings.giveUpAfterMs > 0 ? settings.giveUpAfterMs : undefined,
 		defaultMaxAttempts: settings.defaultMaxAttempts,
+		groupLimits: settings.groupLimits,
 		describeError: (error) => redact(error instanceof Error ? error.message : String(error), secrets),
 		onError: (error) => ctx.logger.warn(`${label}: ${toPlatformError(error, secrets).message}; retrying`),
 		onSettled: (job, outcome) => {

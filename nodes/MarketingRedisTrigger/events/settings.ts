@@ -2,6 +2,8 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { trimIdentifier } from '../../../platform/keys';
 import { normaliseFilters, type FieldFilter } from '../../../platform/message-filter';
+import type { GroupLimits } from '../../../platform/queue';
+import { readGroupLimits } from '../../shared/group-limits';
 import type { TriggerParams } from '../../shared/params';
 
 /**
@@ -152,6 +154,7 @@ export interface QueueSettings {
 	/** 0 keeps retrying forever. */
 	giveUpAfterMs: number;
 	defaultMaxAttempts: number;
+	groupLimits: GroupLimits;
 }
 
 export function readQueueSettings(p: TriggerParams, defaultMaxAttempts: number): QueueSettings {
@@ -174,5 +177,7 @@ export function readQueueSettings(p: TriggerParams, defaultMaxAttempts: number):
 			min: 1,
 			max: MAX_ATTEMPTS,
 		}),
+		// Version 1 never listed them, so they read as unset there: no limits.
+		groupLimits: readGroupLimits(p, collection),
 	};
 }

@@ -13,7 +13,7 @@ local function housekeep(now, limit, defaultMax)
 		redis.call('ZREM', K_delayed, id)
 		local raw = redis.call('HGET', K_jobs, id)
 		if raw then
-			requeue(id, raw, priorityOf(envelope(raw)), false)
+			requeue(id, raw, envelope(raw), false)
 			promoted = promoted + 1
 		end
 	end
@@ -30,7 +30,7 @@ local function housekeep(now, limit, defaultMax)
 				buried = buried + 1
 			else
 				redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = reason }))
-				requeue(id, raw, priorityOf(env), true)
+				requeue(id, raw, env, true)
 				recovered = recovered + 1
 			end
 		else

@@ -15,3 +15,9 @@ end
 local function priorityScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
 end
+
+-- The score that puts a job ahead of every other job of its priority (a job handed back or
+-- returned after its visibility timeout runs next, as the waiting list's RPUSH does).
+local function priorityHeadScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296
+end

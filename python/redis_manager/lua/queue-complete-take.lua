@@ -1,8 +1,8 @@
 -- Complete, then take the next job, in one call: a worker's ack of a finished job also
 -- fetches its next one (one round trip per job). The take happens whatever the ack's
 -- outcome: 'stale' or 'missing' only mean the finished job is no longer ours.
--- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq
-local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+-- KEYS: waiting claim priority delayed inflight jobs meta dead ids seq groups
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_meta, K_dead, K_ids, K_seq, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 -- ARGV: 1 id, 2 lease ('' = whoever holds it), 3 result JSON, 4 result TTL ms (0 = none),
 --       then Dequeue's ARGV (queue-take.lua) from 5
 -- Returns {Complete's reply, Dequeue's reply}
@@ -101,6 +101,7 @@ local function envelope(raw)
 end
 -- <<< includes/envelope.lua
 -- >>> includes/requeue.lua
+-- >>> includes/groups.lua
 -- >>> includes/priority.lua
 -- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
 -- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
@@ -119,11 +120,66 @@ end
 local function priorityScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
 end
+
+-- The score that puts a job ahead of every other job of its priority (a job handed back or
+-- returned after its visibility timeout runs next, as the waiting list's RPUSH does).
+local function priorityHeadScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296
+end
 -- <<< includes/priority.lua
--- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
--- to the list, at the head (`head`: it runs next) or the tail.
-local function requeue(id, raw, p, head)
-	if p > 0 then
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
+-- Fair queues. A job enqueued with a group waits in that group's own sorted set,
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
+-- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
+-- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
+-- turn behind everyone else (round robin). Jobs without a group are the group '' (the
+-- waiting list, the claim list and the priority lane, as before groups existed); it joins
+-- K_groups when a take finds it ready, since a plain LPUSH producer never tells anyone.
+
+-- A job's group, or nil for an ungrouped one.
+local function groupOf(env)
+	if type(env) == 'table' and type(env.group) == 'string' and env.group ~= '' then return env.group end
+	return nil
+end
+
+-- A new turn, behind every turn handed out so far (K_seq only ever grows).
+local function nextTurn()
+	return redis.call('INCR', K_seq)
+end
+
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
+local function addToGroup(id, raw, group, p, head)
+	redis.call('HSET', K_jobs, id, raw)
+	local score = head and priorityHeadScore(p) or priorityScore(p)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
+end
+-- <<< includes/groups.lua
+-- Back to waiting: a grouped job to its group, a prioritised job to its lane (its envelope
+-- stays in K_jobs), any other to the list, at the head (`head`: it runs next) or the tail.
+-- `env` is the decoded envelope, or nil for a bare payload.
+local function requeue(id, raw, env, head)
+	local p = priorityOf(env)
+	local group = groupOf(env)
+	if group then
+		addToGroup(id, raw, group, p, head)
+	elseif p > 0 then
 		redis.call('HSET', K_jobs, id, raw)
 		redis.call('ZADD', K_priority, priorityScore(p), id)
 	else
@@ -157,7 +213,7 @@ local function housekeep(now, limit, defaultMax)
 		redis.call('ZREM', K_delayed, id)
 		local raw = redis.call('HGET', K_jobs, id)
 		if raw then
-			requeue(id, raw, priorityOf(envelope(raw)), false)
+			requeue(id, raw, envelope(raw), false)
 			promoted = promoted + 1
 		end
 	end
@@ -174,7 +230,7 @@ local function housekeep(now, limit, defaultMax)
 				buried = buried + 1
 			else
 				redis.call('HSET', K_meta, id, cjson.encode({ a = attempt, e = reason }))
-				requeue(id, raw, priorityOf(env), true)
+				requeue(id, raw, env, true)
 				recovered = recovered + 1
 			end
 		else
@@ -184,33 +240,142 @@ local function housekeep(now, limit, defaultMax)
 	return promoted, recovered, buried
 end
 -- <<< includes/housekeeping.lua
--- Moves the next job into flight after the housekeeping: the priority lane first, then a job
--- a blocked consumer just moved to the claim list (it BLMOVEs there and takes from there, so
--- a crash in between strands nothing), then the oldest waiting job. The job is recorded in
--- K_inflight with its visibility deadline and handed out under a fresh lease.
--- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
---      or {'empty', next delayed run-at or -1, now, promoted, recovered, buried}
-local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
-	local now = serverTimeMs()
-	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
+-- >>> includes/group-limits.lua
+-- Per-group limits, given by the taker (every consumer of a queue passes the same ones).
+-- The group's 'group-flight' key holds the ids taken from the group (id -> take time). It is not
+-- told when a job leaves flight (Complete and Fail stay as they are): an id counts only while
+-- it is still in K_inflight, so a crashed worker's job counts until its visibility timeout
+-- returns it, and ids of settled jobs are dropped lazily. The 'group-rate' key is a sliding
+-- window of the group's takes (lease -> take time), as rate-limit-check.lua keeps for requests.
 
-	local id, raw, env
-	-- An id whose envelope vanished (a manual edit) is skipped.
-	for _ = 1, 16 do
-		local top = redis.call('ZPOPMIN', K_priority)
-		if not top[1] then break end
-		raw = redis.call('HGET', K_jobs, top[1])
-		if raw then
-			id = top[1]
-			env = envelope(raw)
-			break
+-- Drops ids that are no longer in flight, looking at up to `count` of the longest held;
+-- those still in flight get a fresh time, so the next look starts with others.
+local function pruneFlight(key, count, now)
+	for _, id in ipairs(redis.call('ZRANGE', key, 0, count - 1)) do
+		if redis.call('ZSCORE', K_inflight, id) then
+			redis.call('ZADD', key, now, id)
+		else
+			redis.call('ZREM', key, id)
 		end
 	end
-	if not raw then raw = redis.call('RPOP', K_claim) end
-	if not raw then raw = redis.call('RPOP', K_waiting) end
+end
+
+-- Whether the group may hand out a job now; when not, the earliest time it may (-1: when a
+-- job of it is settled).
+local function groupBlocked(group, now, limits)
+	if limits.flight > 0 then
+		local key = groupKey('group-flight', group)
+		if redis.call('ZCARD', key) >= limits.flight then
+			pruneFlight(key, redis.call('ZCARD', key), now)
+			if redis.call('ZCARD', key) >= limits.flight then return true, -1 end
+		end
+	end
+	if limits.rate > 0 then
+		local key = groupKey('group-rate', group)
+		redis.call('ZREMRANGEBYSCORE', key, '-inf', now - limits.window)
+		if redis.call('ZCARD', key) >= limits.rate then
+			local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+			return true, tonumber(oldest[2]) + limits.window
+		end
+	end
+	return false
+end
+
+-- Books a take against the group's limits (and for Stats' per-group in-flight count).
+local function recordTake(group, id, lease, now, limits)
+	local key = groupKey('group-flight', group)
+	pruneFlight(key, 2, now)
+	redis.call('ZADD', key, now, id)
+	if limits.rate > 0 then
+		local window = groupKey('group-rate', group)
+		redis.call('ZADD', window, now, lease)
+		redis.call('PEXPIRE', window, limits.window)
+	end
+end
+-- <<< includes/group-limits.lua
+-- Moves the next job into flight after the housekeeping, and hands it out under a fresh lease
+-- with its visibility deadline in K_inflight.
+-- Without groups and limits (the common case) the next job is the ungrouped one: the
+-- priority lane first, then a job a blocked consumer just moved to the claim list (it BLMOVEs
+-- there and takes from there, so a crash in between strands nothing), then the oldest
+-- waiting job. Otherwise the groups take turns (includes/groups.lua), '' being the ungrouped
+-- jobs, and a group at one of its limits lets its turn pass.
+-- Returns {'job', id, envelope, attempt, maxAttempts, lease, deadline, now, lastError}
+--      or {'empty', next delayed run-at (or when a rate-limited group frees) or -1, now,
+--          promoted, recovered, buried, held (1 when a group at a limit has ready jobs)}
+
+-- Groups looked at per take: a take never scans a long rotation, and the groups it passed
+-- over get new turns, so the next takes look further.
+local GROUP_SCAN = 32
+
+-- Pops the first id of a sorted set whose envelope is still there (an id whose envelope
+-- vanished, a manual edit, is skipped).
+local function popHeld(key)
+	for _ = 1, 16 do
+		local top = redis.call('ZPOPMIN', key)
+		if not top[1] then return nil end
+		local raw = redis.call('HGET', K_jobs, top[1])
+		if raw then return top[1], raw, envelope(raw) end
+	end
+	return nil
+end
+
+local function popUngrouped()
+	local id, raw, env = popHeld(K_priority)
+	if raw then return id, raw, env end
+	raw = redis.call('RPOP', K_claim) or redis.call('RPOP', K_waiting)
+	return nil, raw, nil
+end
+
+local function ungroupedReady()
+	return redis.call('EXISTS', K_priority, K_claim, K_waiting) > 0
+end
+
+-- The next job by the groups' turns: id (nil for a list entry), raw, env and its group; or
+-- only, in fifth and sixth place, the earliest time a rate-limited group frees (-1 unknown)
+-- and whether a group was held back by a limit.
+local function popByTurn(now, limits)
+	if ungroupedReady() then joinRotation('') end
+	local freeAt, held = -1, false
+	for _, group in ipairs(redis.call('ZRANGE', K_groups, 0, GROUP_SCAN - 1)) do
+		local blocked, at = groupBlocked(group, now, limits)
+		if blocked then
+			held = true
+			redis.call('ZADD', K_groups, nextTurn(), group)
+			if at >= 0 and (freeAt < 0 or at < freeAt) then freeAt = at end
+		else
+			local id, raw, env
+			local left
+			if group == '' then
+				id, raw, env = popUngrouped()
+				left = ungroupedReady()
+			else
+				id, raw, env = popHeld(groupKey('group', group))
+				left = redis.call('EXISTS', groupKey('group', group)) == 1
+			end
+			if left then redis.call('ZADD', K_groups, nextTurn(), group) else redis.call('ZREM', K_groups, group) end
+			if raw then return id, raw, env, group end
+		end
+	end
+	return nil, nil, nil, nil, freeAt, held
+end
+
+local function takeJob(visibilityMs, bareId, lease, defaultMax, limit, maxFlight, rateMax, rateWindow)
+	local now = serverTimeMs()
+	local promoted, recovered, buried = housekeep(now, limit, defaultMax)
+	local limits = { flight = maxFlight or 0, rate = rateMax or 0, window = rateWindow or 0 }
+	if limits.window <= 0 then limits.rate = 0 end
+
+	local id, raw, env, group, freeAt, held
+	if limits.flight == 0 and limits.rate == 0 and redis.call('EXISTS', K_groups) == 0 then
+		id, raw, env = popUngrouped()
+	else
+		id, raw, env, group, freeAt, held = popByTurn(now, limits)
+	end
 	if not raw then
-		local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
-		return {'empty', tonumber(nextDue[2]) or -1, now, promoted, recovered, buried}
+		local nextDue = tonumber(redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')[2]) or -1
+		if freeAt and freeAt >= 0 and (nextDue < 0 or freeAt < nextDue) then nextDue = freeAt end
+		return {'empty', nextDue, now, promoted, recovered, buried, held and 1 or 0}
 	end
 
 	if not id then
@@ -227,6 +392,7 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 			env = { id = id, maxAttempts = defaultMax, enqueuedAt = now }
 		end
 	end
+	if group then recordTake(group, id, lease, now, limits) end
 
 	local meta = readMeta(id)
 	local attempt = (tonumber(meta.a) or tonumber(env.attempt) or 0) + 1
@@ -239,4 +405,4 @@ local function takeJob(visibilityMs, bareId, lease, defaultMax, limit)
 end
 -- <<< includes/take.lua
 local completed = completeJob(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-return { completed, takeJob(tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])) }
+return { completed, takeJob(tonumber(ARGV[5]), ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])) }

@@ -1,9 +1,10 @@
 -- Bring dead-lettered jobs back to the queue with a fresh set of attempts.
--- KEYS: waiting priority jobs meta dead seq
-local K_waiting, K_priority, K_jobs, K_meta, K_dead, K_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- KEYS: waiting priority jobs meta dead seq groups
+local K_waiting, K_priority, K_jobs, K_meta, K_dead, K_seq, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 -- ARGV: 1 max jobs to move, 2 job id ('' = the oldest dead jobs)
 -- Returns the number of jobs moved.
 -- >>> includes/requeue.lua
+-- >>> includes/groups.lua
 -- >>> includes/priority.lua
 -- Priorities run from 0 (normal: the waiting list) to MAX_PRIORITY, the same number as
 -- MAX_PRIORITY in platform/queue/types.ts (test/foundation/lua-scripts.test.ts holds the two equal).
@@ -22,11 +23,66 @@ end
 local function priorityScore(p)
 	return (MAX_PRIORITY + 1 - p) * 4294967296 + redis.call('INCR', K_seq) % 4294967296
 end
+
+-- The score that puts a job ahead of every other job of its priority (a job handed back or
+-- returned after its visibility timeout runs next, as the waiting list's RPUSH does).
+local function priorityHeadScore(p)
+	return (MAX_PRIORITY + 1 - p) * 4294967296
+end
 -- <<< includes/priority.lua
--- Back to waiting: a prioritised job to its lane (its envelope stays in K_jobs), any other
--- to the list, at the head (`head`: it runs next) or the tail.
-local function requeue(id, raw, p, head)
-	if p > 0 then
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
+-- Fair queues. A job enqueued with a group waits in that group's own sorted set,
+-- groupKey('group', <group>) (job id -> priority score, so priority and first in, first out hold
+-- inside the group), with its envelope in K_jobs. K_groups lists the groups that have ready
+-- jobs, scored by their turn: takes serve the group whose turn is lowest and give it a new
+-- turn behind everyone else (round robin). Jobs without a group are the group '' (the
+-- waiting list, the claim list and the priority lane, as before groups existed); it joins
+-- K_groups when a take finds it ready, since a plain LPUSH producer never tells anyone.
+
+-- A job's group, or nil for an ungrouped one.
+local function groupOf(env)
+	if type(env) == 'table' and type(env.group) == 'string' and env.group ~= '' then return env.group end
+	return nil
+end
+
+-- A new turn, behind every turn handed out so far (K_seq only ever grows).
+local function nextTurn()
+	return redis.call('INCR', K_seq)
+end
+
+-- Puts a group into the rotation unless it is there: it gets the current turn, so it waits
+-- at most one job of each group already there.
+local function joinRotation(group)
+	redis.call('ZADD', K_groups, 'NX', tonumber(redis.call('GET', K_seq)) or 0, group)
+end
+
+-- Puts a ready job into its group, and the group into the rotation.
+local function addToGroup(id, raw, group, p, head)
+	redis.call('HSET', K_jobs, id, raw)
+	local score = head and priorityHeadScore(p) or priorityScore(p)
+	redis.call('ZADD', groupKey('group', group), score, id)
+	joinRotation(group)
+end
+-- <<< includes/groups.lua
+-- Back to waiting: a grouped job to its group, a prioritised job to its lane (its envelope
+-- stays in K_jobs), any other to the list, at the head (`head`: it runs next) or the tail.
+-- `env` is the decoded envelope, or nil for a bare payload.
+local function requeue(id, raw, env, head)
+	local p = priorityOf(env)
+	local group = groupOf(env)
+	if group then
+		addToGroup(id, raw, group, p, head)
+	elseif p > 0 then
 		redis.call('HSET', K_jobs, id, raw)
 		redis.call('ZADD', K_priority, priorityScore(p), id)
 	else
@@ -92,7 +148,7 @@ local function revive(entry)
 	-- Its dead record would tell a later reader the job ended while it runs again.
 	redis.call('DEL', resultKey(dead.id))
 	local okJob, env = pcall(cjson.decode, dead.job)
-	requeue(dead.id, dead.job, priorityOf(okJob and env), false)
+	requeue(dead.id, dead.job, okJob and env, false)
 end
 
 if ARGV[2] ~= '' then

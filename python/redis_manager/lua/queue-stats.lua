@@ -1,8 +1,13 @@
 -- A consistent snapshot of one queue's counts (read only).
--- KEYS: waiting claim priority delayed inflight jobs dead
-local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+-- KEYS: waiting claim priority delayed inflight jobs dead groups
+local K_waiting, K_claim, K_priority, K_delayed, K_inflight, K_jobs, K_dead, K_groups = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- ARGV: 1 max groups listed one by one
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
---          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none)}
+--          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none),
+--          groups with ready jobs, then per listed group (in turn order): name, ready, in flight}
+-- `waiting` counts the ready jobs of every group but those of the ungrouped priority lane.
+-- The ungrouped jobs are listed first (name ''), when there are any, with in flight -1: they
+-- are not booked per group while no group is in use, so only the queue's total is known.
 -- >>> includes/server-time.lua
 -- The Redis server's clock, never the caller's: hosts with skewed clocks still agree on
 -- deadlines, windows and backoff. Returns epoch milliseconds and the raw TIME reply.
@@ -16,6 +21,17 @@ local function serverTimeMs()
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), t
 end
 -- <<< includes/server-time.lua
+-- >>> includes/group-keys.lua
+-- A group's own keys, named from K_groups ('{queue:<name>}:groups') by replacing its last
+-- word: 'group:<g>', 'group-flight:<g>', 'group-rate:<g>', the prefixes KeySchema.queue lists
+-- as `group`, `groupflight` and `grouprate`. They share the queue's hash tag, so they sit in its
+-- Cluster slot. They are not passed in KEYS because a take would then carry three more keys on
+-- every call, which cost about a tenth of an ungrouped take's time.
+local GROUP_KEYS = string.sub(K_groups, 1, -7)
+local function groupKey(kind, group)
+	return GROUP_KEYS .. kind .. ':' .. group
+end
+-- <<< includes/group-keys.lua
 local now = serverTimeMs()
 local oldest = -1
 local function consider(raw)
@@ -26,14 +42,43 @@ local function consider(raw)
 		if at and (oldest < 0 or at < oldest) then oldest = at end
 	end
 end
+local function considerHead(key)
+	local head = redis.call('ZRANGE', key, 0, 0)
+	if head[1] then consider(redis.call('HGET', K_jobs, head[1])) end
+end
 consider(redis.call('LINDEX', K_waiting, -1))
 consider(redis.call('LINDEX', K_claim, -1))
-local head = redis.call('ZRANGE', K_priority, 0, 0)
-if head[1] then consider(redis.call('HGET', K_jobs, head[1])) end
+considerHead(K_priority)
+
+local ungrouped = redis.call('LLEN', K_waiting) + redis.call('LLEN', K_claim)
+local waiting = ungrouped
+local listed = {}
+local lane = redis.call('ZCARD', K_priority)
+if ungrouped + lane > 0 then listed = { '', ungrouped + lane, -1 } end
+local groups = redis.call('ZRANGE', K_groups, 0, -1)
+local named = 0
+for _, group in ipairs(groups) do
+	if group ~= '' then
+		named = named + 1
+		local ready = redis.call('ZCARD', groupKey('group', group))
+		waiting = waiting + ready
+		considerHead(groupKey('group', group))
+		if #listed < tonumber(ARGV[1]) * 3 then
+			local flying = 0
+			for _, id in ipairs(redis.call('ZRANGE', groupKey('group-flight', group), 0, -1)) do
+				if redis.call('ZSCORE', K_inflight, id) then flying = flying + 1 end
+			end
+			listed[#listed + 1] = group
+			listed[#listed + 1] = ready
+			listed[#listed + 1] = flying
+		end
+	end
+end
+
 local nextDue = redis.call('ZRANGE', K_delayed, 0, 0, 'WITHSCORES')
-return {
-	redis.call('LLEN', K_waiting) + redis.call('LLEN', K_claim),
-	redis.call('ZCARD', K_priority),
+local reply = {
+	waiting,
+	lane,
 	redis.call('ZCARD', K_delayed),
 	redis.call('ZCARD', K_inflight),
 	redis.call('LLEN', K_dead),
@@ -42,4 +87,7 @@ return {
 	oldest,
 	now,
 	tonumber(nextDue[2]) or -1,
+	named,
 }
+for _, v in ipairs(listed) do reply[#reply + 1] = v end
+return reply

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { maxValueSizeOption } from '../../../shared/fields';
+import { groupLimitOptions } from '../../../shared/group-limits';
 import { celeryProperties } from './celery-description';
 import { completeResultOptions, errorOnTimeoutOption, resultProperties, waitOption } from './results-description';
 
@@ -53,7 +54,7 @@ export const jobProperties: INodeProperties[] = [
 				name: 'Stats',
 				value: 'stats',
 				action: 'Get queue statistics',
-				description: 'Count waiting, in-flight, delayed and dead jobs of a queue, and the age of the oldest waiting job',
+				description: 'Count waiting, in-flight, delayed and dead jobs of a queue, per group too, and the age of the oldest waiting job',
 			},
 			{
 				name: 'Recover Stalled',
@@ -184,6 +185,15 @@ export const jobProperties: INodeProperties[] = [
 			},
 			errorOnTimeoutOption,
 			{
+				displayName: 'Group',
+				name: 'group',
+				type: 'string',
+				default: '',
+				placeholder: 'account_42',
+				description:
+					'Fair queues: takes rotate over the groups that have waiting jobs (for example one per client account), so one big group cannot hold the others back. Empty = the ungrouped jobs, which form one more group. Grouped jobs are read only by this node, the trigger and redis_manager, not by plain Python BRPOP consumers.',
+			},
+			{
 				displayName: 'Job ID',
 				name: 'jobId',
 				type: 'string',
@@ -227,6 +237,7 @@ export const jobProperties: INodeProperties[] = [
 		default: {},
 		displayOptions: show(['dequeue']),
 		options: [
+			...groupLimitOptions,
 			{
 				displayName: 'Max Jobs',
 				name: 'maxJobs',

@@ -18,6 +18,7 @@ import {
 	sendStats,
 	type Job,
 } from '../../../../platform/queue';
+import { readGroupLimits } from '../../../shared/group-limits';
 import type { Operation, OperationEnv } from '../../../shared/operation';
 import { describe as describeValue, type ItemParams } from '../../../shared/params';
 import { enqueueAndWait, resultOperations, sendAndWait } from './results';
@@ -60,6 +61,7 @@ function jobJson(queue: string, job: Job): IDataObject {
 		visibleUntil: iso(job.visibleAt),
 		lease: job.lease,
 		lastError: job.lastError,
+		group: job.group,
 	};
 }
 
@@ -73,6 +75,8 @@ export const jobOperations: Record<string, Operation> = {
 			const payload = p.json('payload', 'Payload');
 			// Trimmed like the Job ID of Complete and Fail, so the ID given here is the one they find.
 			const jobId = p.optionalKey('options.jobId', 'Job ID');
+			// Trimmed as every identifier that becomes part of a key (the group names a sorted set).
+			const group = p.optionalKey('options.group', 'Group');
 			const runAt = timeOr(p, 'options.runAt', 'Run At');
 			// Read (and validate) the options outside the try below, so their own errors keep their field names.
 			const settings = {
@@ -87,6 +91,7 @@ export const jobOperations: Record<string, Operation> = {
 				prepared = prepareEnqueue({
 					payload,
 					id: jobId === '' ? undefined : jobId,
+					group,
 					runAt: runAt?.getTime(),
 					...settings,
 				});
@@ -101,7 +106,14 @@ export const jobOperations: Record<string, Operation> = {
 				read: ([reply]) => {
 					const result = parseEnqueue(ready.id, reply);
 					return {
-						json: { queue: name, id: result.id, enqueued: result.enqueued, duplicate: !result.enqueued, runAt: iso(result.runAt) },
+						json: {
+							queue: name,
+							id: result.id,
+							enqueued: result.enqueued,
+							duplicate: !result.enqueued,
+							runAt: iso(result.runAt),
+							group: group === '' ? null : group,
+						},
 					};
 				},
 			});
@@ -118,11 +130,13 @@ export const jobOperations: Record<string, Operation> = {
 			const whenEmpty = p.string('whenEmpty', 'When Empty', { allowEmpty: true }) || 'noItem';
 			const maxJobs = p.integerOr('options.maxJobs', 'Max Jobs', 1, { min: 1, max: 10_000 });
 			const defaultMaxAttempts = p.integerOr('options.defaultMaxAttempts', 'Max Attempts for Bare Payloads', QUEUE_DEFAULTS.maxAttempts, { min: 1, max: 1000 });
+			const groupLimits = readGroupLimits(p, 'options');
 			const { jobs } = await new JobQueue(env.client('queue'), keys).dequeue({
 				max: maxJobs,
 				timeoutMs,
 				visibilityMs,
 				defaultMaxAttempts,
+				groupLimits,
 				// A wait holds its connection, so it gets a dedicated client, opened only when the queue is empty.
 				openBlocking: () => {
 					const client = env.dedicated('queue');
@@ -209,6 +223,8 @@ export const jobOperations: Record<string, Operation> = {
 							dueDelayed: s.due,
 							oldestWaitingAgeSeconds: s.oldestWaitingAgeMs === null ? null : Math.round(s.oldestWaitingAgeMs / 1000),
 							nextDelayedRunAt: iso(s.nextRunAt),
+							groups: s.groups,
+							byGroup: s.byGroup as unknown as IDataObject[],
 						},
 					};
 				},
