@@ -271,6 +271,43 @@ const healthCheck: ExecuteSpec = {
 	},
 };
 
+const FAIR_QUEUE = 'account_api_calls';
+
+/** Fair queue plus Wait Until Allowed: one big account and two small ones through a per-account token bucket. */
+const manyAccounts: ExecuteSpec = {
+	kind: 'execute',
+	file: 'rate-limited-api-many-accounts.json',
+	async run(ctx) {
+		const db3 = ctx.redis.db(3);
+		const db4 = ctx.redis.db(4);
+		const stale = [...(await db3.keys(`{queue:${FAIR_QUEUE}}:*`)), `queue:${FAIR_QUEUE}`];
+		await db3.del(...stale);
+		await db4.del('ratelimit:api:acme', 'ratelimit:api:globex', 'ratelimit:api:initech');
+		const execution = await ctx.execute('tplFairApiCalls1');
+		const taken = nodeItems(execution, 'Take Fairly').map((j) => String((j.payload as { requestId: string }).requestId));
+		expectEqual(taken.length, 10, 'jobs taken by Take Fairly');
+		// Round robin over the accounts with waiting jobs: acme's batch came first but holds nobody behind it.
+		const firstThree = new Set(taken.slice(0, 3).map((id) => id.split('-')[0]));
+		expectEqual([...firstThree].sort(), ['acme', 'globex', 'initech'], 'accounts of the first three takes');
+		const smallDone = Math.max(...['globex-1', 'globex-2', 'initech-1', 'initech-2'].map((id) => taken.indexOf(id)));
+		expect(smallDone < 6, `every globex and initech job within the first 6 takes: ${taken.join(', ')}`);
+		expectEqual(taken.filter((id) => id.startsWith('acme')), ['acme-1', 'acme-2', 'acme-3', 'acme-4', 'acme-5', 'acme-6'], "acme's jobs in order");
+		const checks = nodeItems(execution, "Wait for the Account's Slot");
+		expect(checks.length === 10 && checks.every((j) => j.allowed === true), `every request allowed after its wait: ${JSON.stringify(checks)}`);
+		const waited = (account: string) => checks.filter((j) => String(j.key).endsWith(account)).map((j) => Number(j.waitedMs ?? 0));
+		// Burst 2: the small accounts never wait; acme's 6th token comes 2 s after its burst at 2 per second.
+		expect([...waited('globex'), ...waited('initech')].every((ms) => ms === 0), `small accounts waited: ${JSON.stringify(checks)}`);
+		const acme = waited('acme');
+		expect(Math.max(...acme) >= 1000, `acme's later requests must wait for their tokens: ${JSON.stringify(acme)}`);
+		const completed = nodeItems(execution, 'Complete Job');
+		expect(completed.length === 10 && completed.every((j) => j.completed === true), `all 10 jobs completed: ${JSON.stringify(completed)}`);
+		const record = JSON.parse((await db3.get(`{queue:${FAIR_QUEUE}}:result:initech-2`)) ?? 'null') as { status?: string } | null;
+		expectEqual(record?.status, 'completed', 'result record of initech-2');
+		expectEqual(await db3.zcard(`{queue:${FAIR_QUEUE}}:inflight`), 0, 'jobs left in flight');
+		return `takes: ${taken.join(', ')}; acme waited up to ${Math.max(...acme)} ms, globex/initech 0 ms; 10 completed with results`;
+	},
+};
+
 export const SPECS: TemplateSpec[] = [
 	contentApproval,
 	rateLimited,
@@ -281,5 +318,6 @@ export const SPECS: TemplateSpec[] = [
 	healthCheck,
 	researchFanOut,
 	celeryDraftAgent,
+	manyAccounts,
 ];
 export { waitFor };
