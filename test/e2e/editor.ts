@@ -106,12 +106,25 @@ export async function checkEditor(url: string, rest: N8nRest, install: N8nInstal
 		const shot = join(OUT_DIR, `screenshot-n8n-${install.version}.png`);
 		await page.screenshot({ path: shot });
 
-		// The trigger's events: the same panel, searched for the trigger node.
+		// The trigger's events: the node panel opened afresh (the actions view has no search bar), searched for the
+		// trigger node. n8n lists it on its own or, merged with the action node, under "Marketing Redis".
+		await page.keyboard.press('Escape');
+		await panel.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+		await page.locator('[data-test-id="node-creator-plus-button"]').click();
+		await search.waitFor({ timeout: 20_000 });
 		await search.fill('Marketing Redis Trigger');
 		const events = expectedEvents();
 		const triggerItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis Trigger$/ }).first();
-		if (await triggerItem.isVisible().catch(() => false)) await triggerItem.click();
-		await panel.getByText(events[0] ?? 'On ', { exact: true }).first().waitFor({ timeout: 20_000 });
+		const mergedItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis$/ }).first();
+		await triggerItem.or(mergedItem).first().waitFor({ timeout: 20_000 });
+		await ((await triggerItem.isVisible()) ? triggerItem : mergedItem).click();
+		try {
+			await panel.getByText(events[0] ?? 'On ', { exact: true }).first().waitFor({ timeout: 20_000 });
+		} catch (error) {
+			await page.screenshot({ path: join(OUT_DIR, `screenshot-triggers-failed-n8n-${install.version}.png`) });
+			const seen = (await panel.innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 600);
+			throw new Error(`trigger event "${events[0]}" not shown in the node panel; it shows: ${seen} (${(error as Error).message.split('\n')[0]})`);
+		}
 		await page.waitForTimeout(800);
 		const triggerText = await panel.innerText();
 		const missingEvents = events.filter((event) => !triggerText.includes(event));

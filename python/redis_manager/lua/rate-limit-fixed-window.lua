@@ -99,11 +99,8 @@ local function waitersSettle(ticket, admitted, now, retry, grace, live)
 end
 -- <<< includes/waiters.lua
 local key = K_limit
-local max = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local consume = ARGV[3] == '1'
-local ticket = ARGV[4] or ''
-local grace = tonumber(ARGV[5] or '0')
+local max, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local consume, ticket, grace = ARGV[3] == '1', ARGV[4] or '', tonumber(ARGV[5] or '0')
 
 local now = serverTimeMs()
 local start = now - now % window
