@@ -24,7 +24,10 @@ export class MarketingRedisTrigger implements INodeType {
 		version: [1, 2],
 		subtitle: lookupSubtitle(['event'], Object.fromEntries(TRIGGER_EVENTS.map((e) => [e.value, eventAction(e)]))),
 		documentationUrl: 'https://github.com/marketing-platform/n8n-nodes-marketing-redis/blob/main/docs/TRIGGERS.md#trigger-content-updates',
-		description: "Starts the workflow on the marketing platform's Redis: content updates (pub/sub or durable stream) and queued jobs",
+		// n8n's node panel merges this node with the action node under "Marketing Redis" and shows this text for
+		// both, so it names the actions too.
+		description:
+			"Starts workflows on the marketing platform's Redis (content updates, queued jobs); with actions for sessions, caches, the job queue, rate limits, locks and more",
 		eventTriggerDescription: 'Waiting for an update or a job on Redis',
 		defaults: { name: 'Marketing Redis Trigger' },
 		triggerPanel: {

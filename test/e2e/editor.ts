@@ -106,18 +106,17 @@ export async function checkEditor(url: string, rest: N8nRest, install: N8nInstal
 		const shot = join(OUT_DIR, `screenshot-n8n-${install.version}.png`);
 		await page.screenshot({ path: shot });
 
-		// The trigger's events: the node panel opened afresh (the actions view has no search bar), searched for the
-		// trigger node. n8n lists it on its own or, merged with the action node, under "Marketing Redis".
-		await page.keyboard.press('Escape');
-		await panel.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-		await page.locator('[data-test-id="node-creator-plus-button"]').click();
+		// The trigger's events: a node panel opened from "+" in a workflow that has a trigger lists actions only, so a
+		// new workflow's "Add first step" opens it in trigger mode, searched for our node (n8n may list the trigger
+		// as "Marketing Redis Trigger" or, merged with the action node, as "Marketing Redis").
+		await page.goto(`${url}/workflow/new`, { waitUntil: 'domcontentloaded' });
+		const addFirst = page.locator('[data-test-id="canvas-add-button"]').or(page.getByText('Add first step', { exact: true }));
+		await addFirst.first().click({ timeout: 60_000 });
 		await search.waitFor({ timeout: 20_000 });
-		await search.fill('Marketing Redis Trigger');
+		await search.fill('Marketing Redis');
 		const events = expectedEvents();
-		const triggerItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis Trigger$/ }).first();
-		const mergedItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis$/ }).first();
-		await triggerItem.or(mergedItem).first().waitFor({ timeout: 20_000 });
-		await ((await triggerItem.isVisible()) ? triggerItem : mergedItem).click();
+		const ourItem = page.locator('[data-test-id="node-creator-item-name"]', { hasText: /^Marketing Redis( Trigger)?$/ }).first();
+		await ourItem.click({ timeout: 20_000 });
 		try {
 			await panel.getByText(events[0] ?? 'On ', { exact: true }).first().waitFor({ timeout: 20_000 });
 		} catch (error) {
