@@ -157,7 +157,7 @@ export const jobOperations: Record<string, Operation> = {
 			const lease = p.string('options.lease', 'Lease', { allowEmpty: true });
 			// Every completion leaves a record, so a waiter learns "done" even without a result.
 			const done = {
-				result: p.options().result === undefined ? null : p.json('options.result', 'Result'),
+				result: p.isSet('options.result') ? p.json('options.result', 'Result') : null,
 				resultTtlMs: p.integerOr('options.resultTtl', 'Result TTL (Seconds)', QUEUE_DEFAULTS.resultTtlMs / 1000, { min: 1, max: 365 * 86_400 }) * 1000,
 			};
 			return {
@@ -183,10 +183,9 @@ export const jobOperations: Record<string, Operation> = {
 			const { name, keys } = queueKeys(p, env);
 			const id = p.key('jobId', 'Job ID');
 			const error = p.string('errorMessage', 'Error Message', { allowEmpty: true }) || 'Failed (no error message given)';
-			const options = p.options();
-			const backoffMs = options.backoffSeconds === undefined ? undefined : secondsOr(p, 'options.backoffSeconds', 'Backoff (Seconds)', 1, 3600);
+			const backoffMs = p.isSet('options.backoffSeconds') ? secondsOr(p, 'options.backoffSeconds', 'Backoff (Seconds)', 1, 3600) : undefined;
 			const lease = p.string('options.lease', 'Lease', { allowEmpty: true });
-			const retry = options.retry !== false;
+			const retry = p.raw('options.retry', true) !== false;
 			return {
 				send: (pipe) => void sendFail(pipe, keys, id, error, { lease, backoffMs, retry }),
 				read: ([reply]) => {

@@ -23,7 +23,8 @@ export interface WaitSettings {
 
 export function waitSettings(p: ItemParams): WaitSettings {
 	const seconds = p.numberOr('options.waitForResult', WAIT_LABEL, 0, { min: 0, max: MAX_WAIT_SECONDS, unit: 'seconds' });
-	return { timeoutMs: Math.round(seconds * 1000), errorOnTimeout: p.options().errorOnTimeout !== false };
+	// Read option by option: every Enqueue item passes here, waiting or not (see ParamReader.isSet).
+	return { timeoutMs: Math.round(seconds * 1000), errorOnTimeout: seconds === 0 || p.raw('options.errorOnTimeout', true) !== false };
 }
 
 function iso(ms: number): string {
@@ -85,7 +86,7 @@ function celeryJson(result: CeleryResult, traceback: boolean): IDataObject {
 }
 
 async function celeryOutcome(p: ItemParams, env: OperationEnv, taskId: string, wait: WaitSettings, current?: string | null): Promise<IDataObject> {
-	const traceback = p.options().includeTraceback === true;
+	const traceback = p.raw('options.includeTraceback', false) === true;
 	if (current !== undefined) {
 		const now = parseCeleryMeta(taskId, current);
 		if (wait.timeoutMs === 0 || CELERY_READY_STATES.includes(now.status)) return celeryJson(now, traceback);
