@@ -1,5 +1,5 @@
 /**
- * 6. Request and reply: the latency from enqueueing one job to having its result back, ours
+ * 4c. Request and reply: the latency from enqueueing one job to having its result back, ours
  *    (JobQueue.enqueue, the worker loop behind the queue trigger completing with a result,
  *    the ResultWaiter behind Enqueue's Wait for Result: SUBSCRIBE, then the record) against
  *    BullMQ (`queue.add`, a `Worker` returning the value, `job.waitUntilFinished(queueEvents)`),
@@ -126,7 +126,7 @@ export async function runResultSuite(server: BenchServer, options: { jobs: numbe
 
 export function resultSection(figures: RoundTrip[]): Section {
 	return {
-		title: '6. Request and reply: enqueue to result (ms)',
+		title: '4c. Request and reply: enqueue to result (ms)',
 		intro:
 			'One job at a time: enqueue, a worker in the same process takes it and returns its payload as the result, the producer waits for that result. Ours: `JobQueue.enqueue`, `QueueWorker` (the queue trigger\'s loop) completing with a result, and the `ResultWaiter` of Enqueue\'s Wait for Result (one SUBSCRIBE connection, then a read of the record). BullMQ: `queue.add`, a `Worker`, `job.waitUntilFinished(queueEvents)`. Interleaved rounds on the same server.',
 		head: ['System', 'Jobs', 'p50', 'p99', 'max'],
