@@ -65,7 +65,8 @@ export async function continueRateLimitWait(
 	let sentAt = options.firstSentAtMs ?? started;
 	const done = (result: RateLimitResult, checks: number): RateLimitWaitResult => ({
 		...result,
-		waitedMs: Date.now() - started,
+		// Admitted by the first check: no wait at all, whatever the clock says about the code in between.
+		waitedMs: checks === 1 && result.allowed ? 0 : Date.now() - started,
 		promisedWaitMs: first.retryAfterMs,
 		checks,
 	});
