@@ -14,6 +14,13 @@ export async function operationEnv(ctx: IExecuteFunctions): Promise<OperationEnv
 	const owner = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? undefined;
 	const waiters = new Map<DbRole, ResultWaiter>();
 	const client = (role: DbRole) => sharedPool.client(config, role, owner ?? undefined);
+	const signal = ctx.getExecutionCancelSignal?.();
+	// A cancelled execution ends its result waits at once (as timed out) and gives back their
+	// SUBSCRIBE connection, instead of holding both until Wait for Result runs out.
+	const cancel = () => {
+		for (const waiter of waiters.values()) void waiter.close();
+	};
+	signal?.addEventListener('abort', cancel, { once: true });
 	return {
 		config,
 		keys: new KeySchema(config.keyPrefix),
@@ -29,14 +36,16 @@ export async function operationEnv(ctx: IExecuteFunctions): Promise<OperationEnv
 					release: (c) => sharedPool.release(c),
 				});
 				waiters.set(role, waiter);
+				if (signal?.aborted) void waiter.close();
 			}
 			return waiter;
 		},
 		finish: async () => {
+			signal?.removeEventListener('abort', cancel);
 			await Promise.all([...waiters.values()].map((w) => w.close()));
 			waiters.clear();
 		},
 		secrets: secretsOf(config),
-		signal: ctx.getExecutionCancelSignal?.(),
+		signal,
 	};
 }

@@ -22,7 +22,8 @@ if runAt > now then
 	return {1, runAt}
 end
 local priority = priorityOf({ priority = ARGV[6] })
-if ARGV[7] ~= '' then
+-- ARGV[7] absent (a caller from before groups) is the ungrouped group.
+if (ARGV[7] or '') ~= '' then
 	addToGroup(id, ARGV[2], ARGV[7], priority, false)
 	return {1, now}
 end

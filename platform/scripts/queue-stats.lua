@@ -1,6 +1,6 @@
 -- A consistent snapshot of one queue's counts (read only).
 --@keys waiting claim priority delayed inflight jobs dead groups
--- ARGV: 1 max groups listed one by one
+-- ARGV: 1 max groups listed one by one (absent, from a caller older than groups: none)
 -- Returns {waiting, prioritised, delayed, inFlight, dead, stalled, dueDelayed,
 --          oldest enqueuedAt ms (-1 unknown), now ms, next delayed run-at (-1 none),
 --          groups with ready jobs, then per listed group (in turn order): name, ready, in flight}
@@ -40,7 +40,7 @@ for _, group in ipairs(groups) do
 		local ready = redis.call('ZCARD', groupKey('group', group))
 		waiting = waiting + ready
 		considerHead(groupKey('group', group))
-		if #listed < tonumber(ARGV[1]) * 3 then
+		if #listed < (tonumber(ARGV[1]) or 0) * 3 then
 			local flying = 0
 			for _, id in ipairs(redis.call('ZRANGE', groupKey('group-flight', group), 0, -1)) do
 				if redis.call('ZSCORE', K_inflight, id) then flying = flying + 1 end

@@ -28,6 +28,17 @@ async function takeAll(queue: JobQueue, options: Parameters<JobQueue['dequeue']>
 }
 
 describe('fair queues', () => {
+	it("a group's in-flight set expires after the longest visibility timeout, so an idle group leaves no key forever", async () => {
+		const { queue, client, keys } = newQueue();
+		await queue.enqueue([{ payload: 1, group: 'idle-account' }]);
+		const [taken] = await takeAll(queue);
+		await queue.complete(taken.id, taken.lease);
+		const ttl = await client.pttl(`${keys.groupflight}idle-account`);
+		// Longer than the 7-day maximum visibility timeout, and set (not -1: no TTL).
+		expect(ttl).toBeGreaterThan(7 * 86_400_000);
+		expect(ttl).toBeLessThanOrEqual(8 * 86_400_000);
+	});
+
 	it('takes every job of two small groups within the first 30 takes behind a group of 10,000', async () => {
 		const { queue } = newQueue();
 		await queue.enqueue(Array.from({ length: 10_000 }, (_, n) => ({ payload: n, group: 'A' })));

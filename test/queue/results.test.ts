@@ -7,7 +7,7 @@
 import { runNode } from '../helpers/n8n';
 import { startTrigger } from '../helpers/trigger';
 import { closeRawClients, rawClient, testConfig, testCredentials, uniquePrefix } from '../helpers/redis';
-import { sharedPool } from '../../platform/connection-pool';
+import { ConnectionPool, sharedPool } from '../../platform/connection-pool';
 import { jobResultKey, KeySchema } from '../../platform/keys';
 import { JobQueue, QUEUE_DEFAULTS } from '../../platform/queue';
 import type { Redis } from '../../platform/redis-driver';
@@ -96,6 +96,41 @@ describe('job results', () => {
 		// Retry Dead brings the job back: its dead record no longer speaks for it.
 		expect(await queue.retryDead({ id: a.id })).toBe(1);
 		expect(await rawClient(3).exists(jobResultKey(queue.keys, a.id))).toBe(0);
+	});
+
+	it('an ACL user without pub/sub channels (Redis 7 default) still completes a job and writes its record', async () => {
+		const user = uniquePrefix('nochan').replace(':', '');
+		const admin = rawClient(0);
+		await admin.call('ACL', 'SETUSER', user, 'on', '>nochan-pass-1', '~*', 'resetchannels', '+@all');
+		const pool = new ConnectionPool();
+		try {
+			const name = uniquePrefix('rq');
+			const queue = new JobQueue(pool.client(testConfig({ username: user, password: 'nochan-pass-1' }), 'queue'), new KeySchema('').queue(name));
+			const [{ id }] = await queue.enqueue([{ payload: 'p' }]);
+			const { jobs } = await queue.dequeue();
+			// The script settles the job before it publishes; a refused PUBLISH must not fail a done job.
+			await expect(queue.complete(id, jobs[0].lease, { result: { ok: 1 } })).resolves.toBe('done');
+			expect(JSON.parse((await rawClient(3).get(jobResultKey(queue.keys, id))) ?? 'null')).toMatchObject({ status: 'completed', result: { ok: 1 } });
+		} finally {
+			await pool.closeAll();
+			await admin.call('ACL', 'DELUSER', user);
+		}
+	});
+
+	it('a cancelled execution ends its wait at once and gives back the SUBSCRIBE connection', async () => {
+		const name = uniquePrefix('rq');
+		const channel = jobResultKey(queueFor(name).keys, 'never');
+		let cancel: (() => void) | undefined;
+		// Without the cancel this waits an hour (past the test's timeout).
+		const running = runNode({
+			parameters: job('getResult', { queue: name, jobId: 'never', options: { waitForResult: 3600, errorOnTimeout: false } }),
+			onStart: (stop) => (cancel = stop),
+		});
+		await subscribed(channel);
+		cancel?.();
+		await running;
+		const [, subscribers] = (await rawClient(3).pubsub('NUMSUB', channel)) as [string, number];
+		expect(Number(subscribers)).toBe(0);
 	});
 
 	it('Get Job Result waits for the completion (no polling), and a timeout is a per-item error or a timedOut flag', async () => {

@@ -6,6 +6,8 @@
 -- returns it, and ids of settled jobs are dropped lazily. The 'group-rate' key is a sliding
 -- window of the group's takes (lease -> take time), as rate-limit-check.lua keeps for requests.
 
+local FLIGHT_TTL_MS = 8 * 86400000
+
 -- Drops ids that are no longer in flight, looking at up to `count` of the longest held;
 -- those still in flight get a fresh time, so the next look starts with others.
 local function pruneFlight(key, count, now)
@@ -44,6 +46,9 @@ local function recordTake(group, id, lease, now, limits)
 	local key = groupKey('group-flight', group)
 	pruneFlight(key, 2, now)
 	redis.call('ZADD', key, now, id)
+	-- Nothing else removes an idle group's key (it keeps the ids of its last settled jobs); it
+	-- outlives the longest visibility timeout (7 days) after the group's last take.
+	redis.call('PEXPIRE', key, FLIGHT_TTL_MS)
 	if limits.rate > 0 then
 		local window = groupKey('group-rate', group)
 		redis.call('ZADD', window, now, lease)

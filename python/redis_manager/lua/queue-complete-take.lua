@@ -59,7 +59,10 @@ end
 local function storeResult(id, record, ttlMs)
 	local key = resultKey(id)
 	redis.call('SET', key, record, 'PX', ttlMs)
-	redis.call('PUBLISH', key, record)
+	-- pcall: the job is already settled when this runs and Redis does not roll a script back, so
+	-- an ACL user without this channel (Redis 7 users start with none) must not turn a done job
+	-- into an error; waiters still find the record by the read that follows their SUBSCRIBE.
+	redis.pcall('PUBLISH', key, record)
 end
 
 -- A completed job's record; `result` is JSON text from the caller (text that is not JSON is
@@ -248,6 +251,8 @@ end
 -- returns it, and ids of settled jobs are dropped lazily. The 'group-rate' key is a sliding
 -- window of the group's takes (lease -> take time), as rate-limit-check.lua keeps for requests.
 
+local FLIGHT_TTL_MS = 8 * 86400000
+
 -- Drops ids that are no longer in flight, looking at up to `count` of the longest held;
 -- those still in flight get a fresh time, so the next look starts with others.
 local function pruneFlight(key, count, now)
@@ -286,6 +291,9 @@ local function recordTake(group, id, lease, now, limits)
 	local key = groupKey('group-flight', group)
 	pruneFlight(key, 2, now)
 	redis.call('ZADD', key, now, id)
+	-- Nothing else removes an idle group's key (it keeps the ids of its last settled jobs); it
+	-- outlives the longest visibility timeout (7 days) after the group's last take.
+	redis.call('PEXPIRE', key, FLIGHT_TTL_MS)
 	if limits.rate > 0 then
 		local window = groupKey('group-rate', group)
 		redis.call('ZADD', window, now, lease)
